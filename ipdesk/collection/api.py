@@ -1,0 +1,524 @@
+"""Payments over the API: the online channel (payment gateways, e-filing) and staff entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ipdesk.accounts.models import Organisation, OrganisationKind, Role
+from ipdesk.core.api import require_date
+from ipdesk.core.errors import InvalidInput, NotFound
+from ipdesk.core.money import money_str
+from ipdesk.core.services import request_fingerprint, run_idempotent
+
+from . import selectors, services
+from .models import (
+    Channel,
+    CorrectionCause,
+    PayerKind,
+    Payment,
+    Refund,
+    RefundReason,
+    Volume,
+    VolumeKind,
+)
+from .paper_receipt import receipt_number, render_paper_receipt
+from .reports import daily_report_pdf, daily_report_xlsx
+
+OVERSIGHT_ROLES = {Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN}
+
+
+def visible_office(user: Any, office: Organisation) -> bool:
+    """Office staff see their own office; fee-office oversight roles see every office."""
+    if (
+        user.role in OVERSIGHT_ROLES
+        and user.organisation
+        and user.organisation.kind == OrganisationKind.FEE_OFFICE
+    ):
+        return True
+    return (
+        user.organisation_id == office.pk
+        and user.role in services.BOOKING_STAFF | services.REVIEW_STAFF
+    )
+
+
+def _payment_for(request: Request, pk: int) -> Payment:
+    payment = Payment.objects.select_related("office", "volume").filter(pk=pk).first()
+    if payment is None or not visible_office(request.user, payment.office):
+        raise NotFound()
+    return payment
+
+
+class PayerIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=PayerKind.values)
+    id_code = serializers.CharField(max_length=18)
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    receipt_title = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+
+class LineIn(serializers.Serializer):
+    fee_code = serializers.SlugField(max_length=40)
+    amount = serializers.DecimalField(max_digits=15, decimal_places=2)
+    year = serializers.IntegerField(required=False, min_value=1, max_value=30)
+    quantity = serializers.IntegerField(required=False, min_value=1, max_value=999)
+    claims = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    pages = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    reduction = serializers.ChoiceField(choices=[0, 70, 85], required=False, default=0)
+    filing_date = serializers.DateField(required=False)
+    grant_date = serializers.DateField(required=False)
+    override_reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+
+
+class PaymentIn(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.values)
+    office = serializers.CharField(max_length=20)
+    payer = PayerIn()
+    application_number = serializers.CharField(max_length=20)
+    lines = LineIn(many=True, allow_empty=False, max_length=50)
+    received_on = serializers.DateField(required=False)
+    remitted_on = serializers.DateField(required=False)
+    postmarked_on = serializers.DateField(required=False)
+    info_complete_on = serializers.DateField(required=False)
+    second_postmarked_on = serializers.DateField(required=False)
+    voucher_ref = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
+    agency = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Code of the patent agency (专利代理机构) paying for the payer, if any.",
+    )
+
+
+def paying_agency(user: Any, code: str) -> Organisation | None:
+    """The patent agency a payment is made by: the body's ``agency`` code, or the caller's
+    own agency when the caller is a payer of one (who cannot name another agency)."""
+    own = user.organisation if getattr(user, "role", None) == Role.PAYER else None
+    if own is not None and own.kind != OrganisationKind.PATENT_AGENCY:
+        own = None
+    code = code.strip().upper()
+    if not code:
+        return own
+    agency = Organisation.objects.filter(code=code).first()
+    if agency is None:
+        raise InvalidInput(fields={"agency": _("No organisation has this code.")})
+    if agency.kind != OrganisationKind.PATENT_AGENCY:
+        raise InvalidInput(
+            fields={"agency": _("The paying agency must be a patent agency (专利代理机构).")}
+        )
+    if own is not None and agency.pk != own.pk:
+        raise InvalidInput(fields={"agency": _("An agency's user pays for that agency only.")})
+    return agency
+
+
+class PaymentCreatedOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    payment_date = serializers.DateField()
+    payment_date_rule = serializers.CharField()
+    status = serializers.CharField()
+
+
+def booking_data(data: dict[str, Any], agency: Organisation | None = None) -> services.BookingData:
+    today = timezone.localdate()
+    return services.BookingData(
+        channel=data["channel"],
+        payer=services.PayerData(**data["payer"]),
+        application_number=data["application_number"],
+        lines=[services.LineData(**line) for line in data["lines"]],
+        dates=services.ChannelDates(
+            received_on=data.get("received_on") or today,
+            remitted_on=data.get("remitted_on"),
+            postmarked_on=data.get("postmarked_on"),
+            info_complete_on=data.get("info_complete_on"),
+            second_postmarked_on=data.get("second_postmarked_on"),
+        ),
+        voucher_ref=data.get("voucher_ref", ""),
+        agency=agency,
+    )
+
+
+def created_body(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.pk,
+        "payment_date": payment.payment_date.isoformat(),
+        "payment_date_rule": payment.payment_date_rule,
+        "status": payment.status,
+    }
+
+
+def payment_detail(payment: Payment) -> dict[str, Any]:
+    return {
+        **created_body(payment),
+        "office": payment.office.code,
+        "volume": payment.volume.label,
+        "channel": payment.channel,
+        "entry_kind": payment.entry_kind,
+        "application_number": payment.application_number,
+        "payer": {
+            "name": payment.payer_name,
+            "kind": payment.payer_kind,
+            "id_code": payment.payer_id_code,
+            "phone": payment.payer_phone,
+            "email": payment.payer_email,
+            "receipt_title": payment.receipt_title,
+        },
+        "lines": [
+            {
+                "fee_code": line.fee_type.code,
+                "year": line.year,
+                "quantity": line.quantity,
+                "standard": money_str(line.standard),
+                "amount": money_str(line.amount),
+                "tariff_amount": money_str(line.tariff_amount),
+                "override_reason": line.override_reason,
+            }
+            for line in payment.lines.select_related("fee_type")
+        ],
+        "total": money_str(payment.total),
+        "booked_on": payment.booked_on.isoformat(),
+        "booked_late": payment.booked_late,
+        "corrects": payment.corrects_id,
+        "agency": payment.agency.code if payment.agency_id and payment.agency else None,
+    }
+
+
+class PaymentsView(APIView):
+    @extend_schema(
+        summary="Record a payment (online channel or staff entry)",
+        request=PaymentIn,
+        responses={201: PaymentCreatedOut},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request: Request) -> Response:
+        data = PaymentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        office = Organisation.objects.filter(code=values["office"].strip().upper()).first()
+        if office is None:
+            raise InvalidInput(fields={"office": _("No office has this code.")})
+        channel = values["channel"]
+        if channel == Channel.ONLINE and office.kind != OrganisationKind.FEE_OFFICE:
+            raise InvalidInput(
+                fields={"office": _("Online payments are booked at the fee office.")}
+            )
+        agency = paying_agency(request.user, values.get("agency", ""))
+
+        def produce() -> tuple[int, Any]:
+            volume = services.open_volume(
+                office=office,
+                kind=services.CHANNEL_VOLUME[channel],
+                day=timezone.localdate(),
+                actor=request.user,
+            )
+            payment = services.book_payment(
+                volume=volume,
+                data=booking_data(values, agency),
+                actor=request.user,
+                reviewed=channel == Channel.ONLINE,
+            )
+            return 201, created_body(payment)
+
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            status, body = produce()
+        else:
+            fingerprint = request_fingerprint("POST", request.path, request.data)
+            status, body = run_idempotent(
+                client=request.user, key=key, fingerprint=fingerprint, produce=produce
+            )
+        return Response(body, status=status)
+
+
+class PaymentView(APIView):
+    @extend_schema(summary="One payment", responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(payment_detail(_payment_for(request, pk)))
+
+
+class PaperReceiptView(APIView):
+    @extend_schema(
+        summary="The four-part paper receipt of a counter payment (PDF)", responses={200: bytes}
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        payment = _payment_for(request, pk)
+        if payment.channel != Channel.COUNTER:
+            raise InvalidInput(
+                fields={"channel": _("Paper receipts are printed for counter payments only.")}
+            )
+        response = HttpResponse(render_paper_receipt(payment), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'inline; filename="receipt-{receipt_number(payment)}.pdf"'
+        )
+        return response
+
+
+class ReviewIn(serializers.Serializer):
+    approve_overrides = serializers.BooleanField(required=False, default=False)
+
+
+class PaymentReviewView(APIView):
+    @extend_schema(summary="Review (复核) a payment", request=ReviewIn, responses={200: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        data = ReviewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = services.review_payment(
+            _payment_for(request, pk),
+            actor=request.user,
+            approve_overrides=data.validated_data["approve_overrides"],
+        )
+        return Response(payment_detail(payment))
+
+
+class NoteIn(serializers.Serializer):
+    note = serializers.CharField(max_length=300)
+
+
+class PaymentSendBackView(APIView):
+    @extend_schema(
+        summary="Send a payment back to the collector", request=NoteIn, responses={200: dict}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = NoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = services.send_back(
+            _payment_for(request, pk), actor=request.user, note=data.validated_data["note"]
+        )
+        return Response(payment_detail(payment))
+
+
+class CorrectionIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+    cause = serializers.ChoiceField(choices=CorrectionCause.values)
+    payer = PayerIn()
+    application_number = serializers.CharField(max_length=20)
+    lines = LineIn(many=True, allow_empty=False, max_length=50)
+
+
+class PaymentCorrectView(APIView):
+    @extend_schema(
+        summary="Correct (更正) a reviewed payment", request=CorrectionIn, responses={201: dict}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        original = _payment_for(request, pk)
+        data = CorrectionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        booking = services.BookingData(
+            channel=original.channel,
+            payer=services.PayerData(**values["payer"]),
+            application_number=values["application_number"],
+            lines=[services.LineData(**line) for line in values["lines"]],
+            dates=services.ChannelDates(received_on=original.received_on),
+        )
+        reversal, replacement = services.correct_payment(
+            original,
+            data=booking,
+            reason=values["reason"],
+            cause=values["cause"],
+            actor=request.user,
+        )
+        return Response(
+            {"reversal": payment_detail(reversal), "replacement": payment_detail(replacement)},
+            status=201,
+        )
+
+
+class RefundIn(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=15, decimal_places=2)
+    reason = serializers.ChoiceField(choices=RefundReason.values)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+def refund_body(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.pk,
+        "payment": refund.payment_id,
+        "amount": money_str(refund.amount),
+        "reason": refund.reason,
+        "status": refund.status,
+    }
+
+
+class PaymentRefundView(APIView):
+    @extend_schema(summary="Request a refund of a payment", request=RefundIn, responses={201: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        payment = _payment_for(request, pk)
+        data = RefundIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = services.request_refund(payment=payment, actor=request.user, **data.validated_data)
+        return Response(refund_body(refund), status=201)
+
+
+class RefundDecisionView(APIView):
+    approve = True
+
+    @extend_schema(summary="Decide a refund (a second person)", request=None, responses={200: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        refund = Refund.objects.select_related("office").filter(pk=pk).first()
+        if refund is None or not visible_office(request.user, refund.office):
+            raise NotFound()
+        return Response(
+            refund_body(services.decide_refund(refund, approve=self.approve, actor=request.user))
+        )
+
+
+class VolumeIn(serializers.Serializer):
+    office = serializers.CharField(max_length=20)
+    kind = serializers.ChoiceField(choices=VolumeKind.values)
+    day = serializers.DateField(required=False)
+
+
+def volume_body(volume: Volume) -> dict[str, Any]:
+    return {
+        "id": volume.pk,
+        "label": volume.label,
+        "office": volume.office.code,
+        "kind": volume.kind,
+        "day": volume.day.isoformat(),
+        "status": volume.status,
+    }
+
+
+class VolumesView(APIView):
+    @extend_schema(
+        summary="Open (or find) the day's volume of a kind", request=VolumeIn, responses={201: dict}
+    )
+    def post(self, request: Request) -> Response:
+        data = VolumeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        office = Organisation.objects.filter(
+            code=data.validated_data["office"].strip().upper()
+        ).first()
+        if office is None:
+            raise InvalidInput(fields={"office": _("No office has this code.")})
+        volume = services.open_volume(
+            office=office,
+            kind=data.validated_data["kind"],
+            day=data.validated_data.get("day") or timezone.localdate(),
+            actor=request.user,
+        )
+        return Response(volume_body(volume), status=201)
+
+
+def _volume_for(request: Request, pk: int) -> Volume:
+    volume = Volume.objects.select_related("office").filter(pk=pk).first()
+    if volume is None or not visible_office(request.user, volume.office):
+        raise NotFound()
+    return volume
+
+
+class VolumeCloseView(APIView):
+    @extend_schema(summary="Close a volume", request=None, responses={200: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        return Response(
+            volume_body(services.close_volume(_volume_for(request, pk), actor=request.user))
+        )
+
+
+class VolumeReviewView(APIView):
+    @extend_schema(
+        summary="Review every entry of a closed volume", request=ReviewIn, responses={200: dict}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = ReviewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        volume = services.review_volume(
+            _volume_for(request, pk),
+            actor=request.user,
+            approve_overrides=data.validated_data["approve_overrides"],
+        )
+        return Response(volume_body(volume))
+
+
+class DailyReportView(APIView):
+    @extend_schema(
+        summary="Daily reports (日结单, 汇总表1, 汇总表2)",
+        parameters=[
+            OpenApiParameter("day", str, required=True),
+            OpenApiParameter("format", str, enum=["json", "pdf", "xlsx"]),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request: Request, code: str) -> Response | HttpResponse:
+        office = get_object_or_404(Organisation, code=code.upper())
+        if not visible_office(request.user, office):
+            raise NotFound()
+        day = require_date(request.query_params, "day")
+        report = selectors.daily_report(office, day)
+        fmt = request.query_params.get("format", "json")
+        if fmt == "pdf":
+            return HttpResponse(daily_report_pdf(report), content_type="application/pdf")
+        if fmt == "xlsx":
+            return HttpResponse(
+                daily_report_xlsx(report),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        if fmt != "json":
+            raise InvalidInput(fields={"format": _("Use json, pdf or xlsx.")})
+
+        def rows(items: list[selectors.ReportRow]) -> list[dict[str, Any]]:
+            return [
+                {"label": r.label, "count": r.count, "amount": money_str(r.amount)} for r in items
+            ]
+
+        return Response(
+            {
+                "office": office.code,
+                "day": day,
+                "count": report.count,
+                "total": money_str(report.total),
+                "closing": rows(report.closing),
+                "by_channel": rows(report.by_channel),
+                "by_fee": rows(report.by_fee),
+                "by_channel_and_date": rows(report.by_channel_and_date),
+                "refunds": rows(report.refunds),
+                "refunded": money_str(report.refunded),
+            }
+        )
+
+
+class RefundApproveView(RefundDecisionView):
+    approve = True
+
+
+class RefundRejectView(RefundDecisionView):
+    approve = False
+
+
+urlpatterns = [
+    path("payments", PaymentsView.as_view(), name="payments"),
+    path("payments/<int:pk>", PaymentView.as_view(), name="payment"),
+    path(
+        "payments/<int:pk>/paper-receipt.pdf",
+        PaperReceiptView.as_view(),
+        name="payment-paper-receipt",
+    ),
+    path("payments/<int:pk>/review", PaymentReviewView.as_view(), name="payment-review"),
+    path("payments/<int:pk>/send-back", PaymentSendBackView.as_view(), name="payment-send-back"),
+    path("payments/<int:pk>/correct", PaymentCorrectView.as_view(), name="payment-correct"),
+    path("payments/<int:pk>/refunds", PaymentRefundView.as_view(), name="payment-refunds"),
+    path("refunds/<int:pk>/approve", RefundApproveView.as_view(), name="refund-approve"),
+    path("refunds/<int:pk>/reject", RefundRejectView.as_view(), name="refund-reject"),
+    path("volumes", VolumesView.as_view(), name="volumes"),
+    path("volumes/<int:pk>/close", VolumeCloseView.as_view(), name="volume-close"),
+    path("volumes/<int:pk>/review", VolumeReviewView.as_view(), name="volume-review"),
+    path("offices/<str:code>/daily-report", DailyReportView.as_view(), name="daily-report"),
+]

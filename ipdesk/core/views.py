@@ -1,0 +1,33 @@
+"""The dashboard: one page, with panels chosen by the user's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from ipdesk.accounts.models import Role
+from ipdesk.accounts.selectors import agency_offices
+from ipdesk.audit.selectors import chain_head
+
+from .calendar import calendar
+from .errors import DomainError
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    today = timezone.localdate()
+    context: dict[str, Any] = {"role": user.role, "today": today}
+    try:
+        context["working_day"] = calendar.is_working_day(today)
+    except DomainError as exc:
+        context["calendar_error"] = exc.message
+    if user.role in (Role.FEE_CLERK, Role.ADMIN, Role.AUDITOR):
+        context["offices"] = agency_offices()
+    if user.role in (Role.AUDITOR, Role.ADMIN):
+        context["audit_head"] = chain_head()
+    return render(request, f"core/dashboard_{user.role}.html", context)

@@ -1,0 +1,355 @@
+"""Delivery over the API: send to e-mail, pickup by code (取票码), wallet apps (电子票夹)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from ipdesk.accounts.models import Role
+from ipdesk.accounts.permissions import role_permission
+from ipdesk.core.api import optional_int
+from ipdesk.core.errors import InvalidInput, NotFound
+from ipdesk.core.identifiers import validate_mobile
+from ipdesk.receipts import documents
+from ipdesk.receipts.api import CODE_RE, NUMBER_RE
+from ipdesk.receipts.models import Receipt
+from ipdesk.receipts.selectors import readable_receipts
+
+from . import codes, selectors, services
+from .models import WalletClient
+
+FORMATS = ("pdf", "ofd", "xml")
+PICKUP_NOT_FOUND = _("No receipt matches this pickup code and receipt number.")
+
+
+# --- rate limits -----------------------------------------------------------------------------
+
+
+class _SettingRateThrottle(SimpleRateThrottle):
+    """A throttle whose rate is read from a setting when the request comes."""
+
+    setting = ""
+
+    def get_rate(self) -> str:
+        return str(getattr(settings, self.setting))
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class SendThrottle(_SettingRateThrottle):
+    """Send-to-e-mail: per user (``IPDESK_SEND_RATE``)."""
+
+    scope = "receipt-send"
+    setting = "IPDESK_SEND_RATE"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class PickupThrottle(_SettingRateThrottle):
+    """Pickup by code, by API and by page: per client address (``IPDESK_PICKUP_RATE``)."""
+
+    scope = "pickup"
+    setting = "IPDESK_PICKUP_RATE"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    @classmethod
+    def allows(cls, request: Any) -> bool:
+        return cls().allow_request(request, None)
+
+
+class BindingThrottle(_SettingRateThrottle):
+    """Binding attempts: per wallet app (``IPDESK_WALLET_BINDING_RATE``)."""
+
+    scope = "wallet-binding"
+    setting = "IPDESK_WALLET_BINDING_RATE"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+# --- send to e-mail --------------------------------------------------------------------------
+
+
+def readable_receipt(user: Any, code: str, number: str) -> Receipt:
+    receipt = None
+    if CODE_RE.match(code) and NUMBER_RE.match(number):
+        receipt = readable_receipts(user).filter(series__code=code, number=int(number)).first()
+    if receipt is None:
+        raise NotFound(_("No such receipt, or it is not yours to read."))
+    return receipt
+
+
+class SendSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=1000, allow_blank=True)
+
+
+class SendReceiptApi(APIView):
+    """E-mail a receipt (PDF and OFD attached, with a pickup code) to any address."""
+
+    throttle_classes = [SendThrottle]
+
+    @extend_schema(request=SendSerializer, responses={202: dict})
+    def post(self, request: Request, code: str, number: str) -> Response:
+        receipt = readable_receipt(request.user, code, number)
+        form = SendSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        delivery = services.send_receipt_to(
+            receipt,
+            email=form.validated_data["email"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(
+            {"delivery": delivery.pk, "status": delivery.status, "email": delivery.target},
+            status=202,
+        )
+
+
+# --- pickup by code --------------------------------------------------------------------------
+
+
+def parse_pickup(params: Any) -> tuple[str, int, str]:
+    """Pickup code, receipt number and the wanted format; every error names its field."""
+    errors: dict[str, Any] = {}
+    code = codes.normalise(params.get("code") or "")
+    number = (params.get("number") or "").strip()
+    fmt = (params.get("format") or "").strip().lower()
+    if not codes.well_formed(code):
+        errors["code"] = _("The pickup code (取票码) is %(length)s letters and digits.") % {
+            "length": codes.CODE_LENGTH
+        }
+    if not NUMBER_RE.match(number) or int(number) == 0:
+        errors["number"] = _("The receipt number (票据号码) is up to 10 digits.")
+    if fmt and fmt not in FORMATS:
+        errors["format"] = _("The format is one of: %(formats)s.") % {"formats": ", ".join(FORMATS)}
+    if errors:
+        raise InvalidInput(fields=errors)
+    return code, int(number), fmt
+
+
+def picked_up(code: str, number: int) -> Receipt:
+    receipt = selectors.pickup_receipt(code, number)
+    if receipt is None:
+        raise NotFound(PICKUP_NOT_FOUND)
+    return receipt
+
+
+def download(receipt: Receipt, fmt: str) -> HttpResponse:
+    response = HttpResponse(
+        documents.render(receipt, fmt), content_type=documents.CONTENT_TYPES[fmt]
+    )
+    response["Content-Disposition"] = f'attachment; filename="{documents.filename(receipt, fmt)}"'
+    return response
+
+
+def pickup_links(code: str, receipt: Receipt) -> dict[str, str]:
+    base = reverse("delivery:pickup-download")
+    return {
+        fmt: f"{base}?{urlencode({'code': code, 'number': receipt.number_text, 'format': fmt})}"
+        for fmt in FORMATS
+    }
+
+
+class PickupApi(APIView):
+    """Anonymous pickup: the receipt an e-mailed pickup code opens, or its file."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [PickupThrottle]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("code", str, required=True, description="取票码, 8 characters"),
+            OpenApiParameter("number", str, required=True, description="票据号码"),
+            OpenApiParameter("format", str, description="pdf, ofd or xml: the file itself"),
+        ],
+        responses={200: dict},
+        auth=[],
+    )
+    def get(self, request: Request) -> Response | HttpResponse:
+        code, number, fmt = parse_pickup(request.query_params)
+        receipt = picked_up(code, number)
+        if fmt:
+            return download(receipt, fmt)
+        return Response(
+            {**selectors.receipt_item(receipt), "documents": pickup_links(code, receipt)}
+        )
+
+
+# --- wallet apps -----------------------------------------------------------------------------
+
+
+class IsWalletApp(BasePermission):
+    message = "forbidden"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        wallet = selectors.wallet_of(request.user)
+        request.wallet = wallet  # type: ignore[attr-defined]
+        return wallet is not None
+
+
+def _wallet(request: Request) -> WalletClient:
+    wallet: WalletClient = request.wallet  # type: ignore[attr-defined]
+    return wallet
+
+
+def _phone(params: Any) -> str:
+    try:
+        return validate_mobile(params.get("phone") or "")
+    except Exception as exc:
+        raise InvalidInput(fields={"phone": getattr(exc, "messages", [str(exc)])}) from None
+
+
+def binding_json(binding: Any) -> dict[str, Any]:
+    return {
+        "id": binding.pk,
+        "wallet": binding.wallet.name,
+        "created_at": binding.created_at.isoformat(),
+    }
+
+
+class BindingSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40, allow_blank=True)
+    phone = serializers.CharField(max_length=40, allow_blank=True)
+
+
+class WalletBindingApi(APIView):
+    """A wallet app completes a binding with the code the payer gave it."""
+
+    permission_classes = [IsWalletApp]
+    throttle_classes = [BindingThrottle]
+
+    @extend_schema(request=BindingSerializer, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        form = BindingSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        binding = services.complete_binding(
+            _wallet(request), code=form.validated_data["code"], phone=form.validated_data["phone"]
+        )
+        return Response(
+            {"binding": binding.pk, "phone": binding.payer.phone, "bound": True}, status=201
+        )
+
+
+class WalletReceiptsApi(APIView):
+    """The receipts paid with a bound payer's phone, oldest first, keyset by ``after``."""
+
+    permission_classes = [IsWalletApp]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("phone", str, required=True),
+            OpenApiParameter("after", int, description="the last id of the previous page"),
+            OpenApiParameter("limit", int, description="1 to 500, default 100"),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        phone = _phone(request.query_params)
+        after = optional_int(request.query_params, "after", low=0, high=2**63 - 1)
+        limit = optional_int(request.query_params, "limit", low=0, high=500) or 100
+        wallet = _wallet(request)
+        if not selectors.wallet_bound_to(wallet, phone):
+            raise NotFound(_("No payer with this mobile number has bound your wallet app."))
+        page = list(selectors.wallet_receipts(wallet, phone).filter(pk__gt=after)[: limit + 1])
+        items = [selectors.receipt_item(r) for r in page[:limit]]
+        return Response(
+            {"items": items, "next_after": items[-1]["id"] if len(page) > limit else None}
+        )
+
+
+class WalletDocumentApi(APIView):
+    permission_classes = [IsWalletApp]
+    fmt = "pdf"
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, code: str, number: str) -> HttpResponse:
+        receipt = None
+        if CODE_RE.match(code) and NUMBER_RE.match(number):
+            receipt = (
+                selectors.wallet_receipts(_wallet(request))
+                .filter(series__code=code, number=int(number))
+                .first()
+            )
+        if receipt is None:
+            raise NotFound(_("No such receipt, or no payer has shared it with your wallet app."))
+        return download(receipt, self.fmt)
+
+
+class MyBindingsApi(APIView):
+    """The payer's own wallet bindings."""
+
+    permission_classes = [role_permission(Role.PAYER)]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        bindings = selectors.active_bindings(request.user)  # type: ignore[arg-type]
+        return Response({"items": [binding_json(b) for b in bindings]})
+
+
+class MyBindingApi(APIView):
+    permission_classes = [role_permission(Role.PAYER)]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, binding_id: int) -> Response:
+        binding = selectors.binding_of(request.user, binding_id)  # type: ignore[arg-type]
+        if binding is None:
+            raise NotFound(_("No such wallet binding."))
+        services.revoke_binding(binding, actor=request.user)  # type: ignore[arg-type]
+        return Response(status=204)
+
+
+class StartBindingApi(APIView):
+    """The payer asks for a binding code to give a wallet app (shown once)."""
+
+    permission_classes = [role_permission(Role.PAYER)]
+
+    @extend_schema(request=None, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        binding_code, code = services.start_binding(request.user)  # type: ignore[arg-type]
+        return Response(
+            {"code": code, "expires_at": binding_code.expires_at.isoformat()}, status=201
+        )
+
+
+def _document_view(fmt: str) -> Any:
+    view: type[WalletDocumentApi] = type(
+        f"Wallet{fmt.title()}Api", (WalletDocumentApi,), {"fmt": fmt}
+    )
+    return view.as_view()
+
+
+urlpatterns = [
+    path("receipts/<str:code>/<str:number>/send", SendReceiptApi.as_view(), name="receipt-send"),
+    path("pickup", PickupApi.as_view(), name="pickup"),
+    path("wallet/bindings", WalletBindingApi.as_view(), name="wallet-bindings"),
+    path("wallet/receipts", WalletReceiptsApi.as_view(), name="wallet-receipts"),
+    *[
+        path(
+            f"wallet/receipts/<str:code>/<str:number>/{fmt}",
+            _document_view(fmt),
+            name=f"wallet-receipt-{fmt}",
+        )
+        for fmt in FORMATS
+    ],
+    path("wallet/my-bindings", MyBindingsApi.as_view(), name="wallet-my-bindings"),
+    path("wallet/my-bindings/code", StartBindingApi.as_view(), name="wallet-binding-code"),
+    path("wallet/my-bindings/<int:binding_id>", MyBindingApi.as_view(), name="wallet-my-binding"),
+]

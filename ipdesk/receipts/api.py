@@ -1,0 +1,277 @@
+"""Receipts over the API: public verification (查验), reading, downloads, reversal (冲红)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.http import HttpResponse, JsonResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import cache_control
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from ipdesk.accounts.services import record_access_denied
+from ipdesk.core.errors import InvalidInput, NotFound
+from ipdesk.core.money import money_str
+
+from . import documents, selectors, services
+from .datafile import UnreadableDocument
+from .models import Receipt, ReversalReason
+from .signing import keyring
+
+CODE_RE = re.compile(r"^[0-9]{8}$")
+NUMBER_RE = re.compile(r"^[0-9]{1,10}$")
+CHECK_CODE_RE = re.compile(r"^[0-9a-zA-Z]{6}$")
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+def parse_verification_query(params: Any) -> dict[str, Any]:
+    """The inputs of 查验 from a query string, each checked; every error names its field."""
+    errors: dict[str, Any] = {}
+    code = (params.get("code") or "").strip()
+    number = (params.get("number") or "").strip()
+    check_code = (params.get("check_code") or "").strip()
+    raw_date = (params.get("date") or "").strip()
+    raw_amount = (params.get("amount") or "").strip()
+    if not CODE_RE.match(code):
+        errors["code"] = _("The receipt code (票据代码) is 8 digits.")
+    if not NUMBER_RE.match(number) or int(number) == 0:
+        errors["number"] = _("The receipt number (票据号码) is up to 10 digits.")
+    if not CHECK_CODE_RE.match(check_code):
+        errors["check_code"] = _("The check code (校验码) is 6 letters or digits.")
+    issue_date: dt.date | None = None
+    if raw_date:
+        try:
+            issue_date = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            errors["date"] = _("Enter a date as YYYY-MM-DD.")
+    amount: Decimal | None = None
+    if raw_amount:
+        try:
+            amount = Decimal(raw_amount)
+            if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+                raise InvalidOperation
+        except InvalidOperation:
+            errors["amount"] = _("Enter the amount in yuan with at most two decimals.")
+            amount = None
+    if errors:
+        raise InvalidInput(fields=errors)
+    return {
+        "code": code,
+        "number": int(number),
+        "check_code": check_code.lower(),
+        "issue_date": issue_date,
+        "amount": amount,
+    }
+
+
+class VerifyThrottle(ScopedRateThrottle):
+    """One limit for 查验 by API and by page: per client address, scope ``verify``."""
+
+    @classmethod
+    def allows(cls, request: Any) -> bool:
+        view = type("VerifyPage", (), {"throttle_scope": "verify"})()
+        return cls().allow_request(request, view)
+
+
+class VerifyApi(APIView):
+    """Public verification by the receipt's numbers; rate-limited per client address."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [VerifyThrottle]
+    throttle_scope = "verify"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("code", str, required=True, description="票据代码, 8 digits"),
+            OpenApiParameter("number", str, required=True, description="票据号码, 10 digits"),
+            OpenApiParameter("check_code", str, required=True, description="校验码"),
+            OpenApiParameter("date", str, description="开票日期 YYYY-MM-DD"),
+            OpenApiParameter("amount", str, description="金额, e.g. 900.00"),
+        ],
+        responses={200: dict},
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        answer = selectors.verify_receipt(**parse_verification_query(request.query_params))
+        return Response(answer.as_dict())
+
+
+class VerifyFileApi(APIView):
+    """Public verification of a receipt file (XML data file, PDF or OFD)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [VerifyThrottle]
+    throttle_scope = "verify"
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={200: dict},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(fields={"file": _("Attach the receipt file (XML, PDF or OFD).")})
+        if upload.size is None or upload.size > MAX_UPLOAD_BYTES:
+            raise InvalidInput(fields={"file": _("The file is larger than 2 MB.")})
+        try:
+            answer = selectors.verify_document(upload.read())
+        except UnreadableDocument as exc:
+            raise InvalidInput(
+                fields={
+                    "file": _("This is not a receipt file ipdesk can read: %(why)s")
+                    % {"why": str(exc).removeprefix("file: ")}
+                }
+            ) from exc
+        return Response(answer.as_dict())
+
+
+def _readable(request: Request, code: str, number: str) -> Receipt:
+    receipt = None
+    if CODE_RE.match(code) and NUMBER_RE.match(number):
+        receipt = (
+            selectors.readable_receipts(request.user)
+            .filter(series__code=code, number=int(number))
+            .first()
+        )
+    if receipt is None:
+        if (
+            CODE_RE.match(code)
+            and NUMBER_RE.match(number)
+            and selectors.find_receipt(code, int(number))
+        ):
+            # Someone else's receipt: answer as if it did not exist, and log the attempt.
+            record_access_denied(
+                request.user, path=request.path, method=request.method or "", required="owner"
+            )
+        raise NotFound(_("No such receipt, or it is not yours to read."))
+    return receipt
+
+
+def receipt_json(receipt: Receipt) -> dict[str, Any]:
+    reversal = selectors.reversal_of(receipt)
+    return {
+        "code": receipt.series.code,
+        "number": receipt.number_text,
+        "check_code": receipt.check_code,
+        "kind": receipt.kind,
+        "issue_date": receipt.issue_date.isoformat(),
+        "total": money_str(receipt.total),
+        "payment": receipt.payment_id,
+        "reversed_by": (
+            {"code": reversal.series.code, "number": reversal.number_text} if reversal else None
+        ),
+        "data": json.loads(receipt.data),
+        "signature": {
+            "algorithm": receipt.algorithm,
+            "key_id": receipt.key_id,
+            "value": receipt.signature,
+        },
+    }
+
+
+class ReceiptApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, code: str, number: str) -> Response:
+        return Response(receipt_json(_readable(request, code, number)))
+
+
+class ReceiptDocumentApi(APIView):
+    fmt = "pdf"
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, code: str, number: str) -> HttpResponse:
+        receipt = _readable(request, code, number)
+        response = HttpResponse(
+            documents.render(receipt, self.fmt), content_type=documents.CONTENT_TYPES[self.fmt]
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{documents.filename(receipt, self.fmt)}"'
+        )
+        return response
+
+
+class ReverseSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ReversalReason.choices)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["reason"] == ReversalReason.WRONG_TITLE and not attrs.get("title"):
+            raise serializers.ValidationError(
+                {"title": _("A payer-title correction needs the corrected title.")}
+            )
+        return attrs
+
+
+class ReverseApi(APIView):
+    """Red-letter reversal; with reason ``wrong_title`` and a ``title``, also the reissue."""
+
+    @extend_schema(request=ReverseSerializer, responses={201: dict})
+    def post(self, request: Request, code: str, number: str) -> Response:
+        original = _readable(request, code, number)
+        form = ReverseSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        if data["reason"] == ReversalReason.WRONG_TITLE:
+            reissued = services.correct_payer_title(
+                original, title=data["title"], actor=request.user, note=data["note"]
+            )
+            red = selectors.reversal_of(original)
+            assert red is not None
+            body = {"red": receipt_json(red), "reissued": receipt_json(reissued)}
+        else:
+            red = services.reverse_receipt(
+                original, reason=data["reason"], actor=request.user, note=data["note"]
+            )
+            body = {"red": receipt_json(red), "reissued": None}
+        return Response(body, status=201)
+
+
+@cache_control(public=True, max_age=300)
+def public_keys(request: Any) -> JsonResponse:
+    """/.well-known/ipdesk/keys.json: every public key receipts may be signed with."""
+    return JsonResponse(keyring().keys_document(), json_dumps_params={"ensure_ascii": False})
+
+
+class PdfApi(ReceiptDocumentApi):
+    fmt = "pdf"
+
+
+class OfdApi(ReceiptDocumentApi):
+    fmt = "ofd"
+
+
+class XmlApi(ReceiptDocumentApi):
+    fmt = "xml"
+
+
+urlpatterns = [
+    path("verify", VerifyApi.as_view(), name="receipt-verify"),
+    path("verify/file", VerifyFileApi.as_view(), name="receipt-verify-file"),
+    path("receipts/<str:code>/<str:number>", ReceiptApi.as_view(), name="receipt-detail"),
+    path("receipts/<str:code>/<str:number>/pdf", PdfApi.as_view(), name="receipt-pdf"),
+    path("receipts/<str:code>/<str:number>/ofd", OfdApi.as_view(), name="receipt-ofd"),
+    path("receipts/<str:code>/<str:number>/xml", XmlApi.as_view(), name="receipt-xml"),
+    path("receipts/<str:code>/<str:number>/reverse", ReverseApi.as_view(), name="receipt-reverse"),
+]

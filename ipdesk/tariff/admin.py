@@ -1,0 +1,34 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import FeeRate, FeeType, ScheduleVersion
+
+
+@admin.register(FeeType)
+class FeeTypeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "name_en", "basis", "reducible"]
+
+
+class FeeRateInline(admin.TabularInline):
+    model = FeeRate
+    extra = 0
+    can_delete = False
+    fields = ["fee_type", "patent_kind", "band_from", "band_to", "filed_from", "amount", "note"]
+    readonly_fields = fields
+
+
+@admin.register(ScheduleVersion)
+class ScheduleVersionAdmin(admin.ModelAdmin):
+    """Read-only: versions are added with ``ipdesk fees add-version`` (validated and audited)."""
+
+    list_display = ["valid_from", "name", "reduction_annual_years"]
+    inlines = [FeeRateInline]
+    readonly_fields = ["valid_from", "name", "source", "reduction_annual_years", "created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from ipdesk.receipts.api import public_keys
+
+api_v1 = [
+    path("", include("ipdesk.accounts.api")),
+    path("", include("ipdesk.audit.api")),
+    path("", include("ipdesk.core.api")),
+    path("", include("ipdesk.tariff.api")),
+    path("", include("ipdesk.collection.api")),
+    path("", include("ipdesk.receipts.api")),
+    path("", include("ipdesk.delivery.api")),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path(".well-known/ipdesk/keys.json", public_keys, name="receipt-keys"),
+    path("verify/", include("ipdesk.receipts.urls")),
+    path("pickup/", include("ipdesk.delivery.urls")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("ipdesk.accounts.urls")),
+    path("my/", include("ipdesk.portal.urls")),
+    path("fees/", include("ipdesk.tariff.urls")),
+    path("collection/", include("ipdesk.collection.urls")),
+    path("", include("ipdesk.core.urls")),
+]
