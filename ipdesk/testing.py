@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.test import APIClient
 
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
 from ipdesk.accounts.services import create_organisation, create_user, issue_api_token
+
+if TYPE_CHECKING:
+    from ipdesk.collection.services import BookingData
 
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - test accounts only
 
@@ -158,3 +162,37 @@ def bulk_reviewed_payments(count: int, *, office_code: str = "BJ") -> list[int]:
         )
         ids.extend(created)
     return ids
+
+
+def booking(
+    *,
+    channel: str = "counter",
+    amount: str = "900.00",
+    fee: str = "application",
+    number: str | None = None,
+    **dates: Any,
+) -> BookingData:
+    """A one-line booking by an individual payer, dated today unless ``dates`` say otherwise."""
+    from django.utils import timezone
+
+    from ipdesk.collection.services import BookingData, ChannelDates, LineData, PayerData
+
+    today = timezone.localdate()
+    dates.setdefault("received_on", today)
+    return BookingData(
+        channel=channel,
+        payer=PayerData(name="陈发明", kind="individual", id_code=PERSON_ID, phone="13800138000"),
+        application_number=number or application_number(),
+        lines=[LineData(fee_code=fee, amount=amount)],
+        dates=ChannelDates(**dates),
+    )
+
+
+def pdf_text(content: bytes, tmp_path: Path, *, layout: bool = False) -> str:
+    """The text of a PDF as poppler's ``pdftotext`` reads it (a real reader, not ReportLab)."""
+    import subprocess
+
+    path = tmp_path / "document.pdf"
+    path.write_bytes(content)
+    command = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
+    return subprocess.run(command, check=True, capture_output=True).stdout.decode("utf-8")

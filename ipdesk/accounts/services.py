@@ -255,6 +255,17 @@ def require_office_staff(
         )
 
 
+def require_fee_office(actor: User, what: Any) -> None:
+    """Refuse unless ``actor`` is a fee clerk (收费处) of the fee office."""
+    organisation = actor.organisation
+    if (
+        actor.role != Role.FEE_CLERK
+        or organisation is None
+        or organisation.kind != OrganisationKind.FEE_OFFICE
+    ):
+        raise NotAllowed(_("Only fee-office clerks may %(what)s.") % {"what": what})
+
+
 def record_access_denied(user: User, *, path: str, method: str, required: str) -> None:
     """A signed-in user tried something their role does not allow: log it and audit it."""
     security_log.warning(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from ipdesk.core.money import money_str
 from ipdesk.core.pdf import report_pdf
+from ipdesk.core.xlsx import report_xlsx
 
 from .selectors import DailyReport, ReportRow
 
@@ -51,22 +48,4 @@ def daily_report_pdf(report: DailyReport) -> bytes:
 
 
 def daily_report_xlsx(report: DailyReport) -> bytes:
-    book = Workbook()
-    book.remove(book.active)
-    for title, rows in _sections(report):
-        sheet = book.create_sheet(
-            title.split(" ")[0][:31] if title.split(" ")[0] not in book.sheetnames else title[:31]
-        )
-        sheet.append([title])
-        sheet.append([_subtitle(report)])
-        for index, row in enumerate(rows):
-            sheet.append(row)
-            if index == 0:
-                for cell in sheet[sheet.max_row]:
-                    cell.font = Font(bold=True)
-        sheet.column_dimensions["A"].width = 36
-        sheet.column_dimensions["B"].width = 16
-        sheet.column_dimensions["C"].width = 16
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return report_xlsx("专利费用日报表 Daily fee report", _subtitle(report), _sections(report))

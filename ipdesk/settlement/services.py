@@ -29,10 +29,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
-from ipdesk.accounts.services import require_office_staff
+from ipdesk.accounts.services import require_fee_office, require_office_staff
 from ipdesk.audit.services import record_event
+from ipdesk.collection.models import LedgerAccount
+from ipdesk.collection.services import post_journal
 from ipdesk.core.calendar import calendar
-from ipdesk.core.errors import Conflict, InvalidInput, NotAllowed
+from ipdesk.core.errors import Conflict, InvalidInput
 from ipdesk.core.money import ZERO, round_money, to_money
 
 from . import selectors
@@ -48,22 +50,11 @@ REMIT_DAYS = 7  # 壹周: seven calendar days after acceptance
 CORRECTION_WORKING_DAYS = 3  # 三日内: three working days after the dispute
 DEDUCTION_RATE = Decimal("0.20")  # 扣除代办处当年的20%
 
-FEE_OFFICE_STAFF = {Role.FEE_CLERK}
 OFFICE_STAFF = {Role.COLLECTOR, Role.REVIEWER, Role.ADMIN}
 REMITTABLE = {StatementStatus.CONFIRMED, StatementStatus.REMITTED_PARTIALLY}
 
 
 # --- who may do what -------------------------------------------------------------------
-
-
-def _require_fee_office(actor: User, what: Any) -> None:
-    organisation = actor.organisation
-    if (
-        actor.role not in FEE_OFFICE_STAFF
-        or organisation is None
-        or organisation.kind != OrganisationKind.FEE_OFFICE
-    ):
-        raise NotAllowed(_("Only fee-office clerks may %(what)s.") % {"what": what})
 
 
 def _positive_amount(
@@ -154,7 +145,7 @@ def _issue(office: Organisation, month: dt.date, actor: User | None) -> MonthlyS
 
 def issue_statement(office: Organisation, month: str | dt.date, actor: User) -> MonthlyStatement:
     """Issue the office's first statement of ``month``; refused if one exists."""
-    _require_fee_office(actor, _("issue statements"))
+    require_fee_office(actor, _("issue statements"))
     first = parse_month(month)
     check_month_closed(first)
     return _issue(office, first, actor)
@@ -169,7 +160,7 @@ def close_month(
     ``actor`` None is the operator's command line (recorded as the system).
     """
     if actor is not None:
-        _require_fee_office(actor, _("issue statements"))
+        require_fee_office(actor, _("issue statements"))
     first = parse_month(month)
     check_month_closed(first)
     out: list[tuple[Organisation, MonthlyStatement | None]] = []
@@ -246,7 +237,7 @@ def dispute_statement(
 
 def issue_corrected_statement(statement: MonthlyStatement, *, actor: User) -> MonthlyStatement:
     """A new revision, recomputed from the entries as they stand now, superseding ``statement``."""
-    _require_fee_office(actor, _("issue statements"))
+    require_fee_office(actor, _("issue statements"))
     with transaction.atomic():
         locked = _locked(statement)
         if locked.status != StatementStatus.DISPUTED:
@@ -303,6 +294,16 @@ def record_remittance(
             raise Conflict(
                 _("Remittances are recorded against a confirmed statement not yet fully paid.")
             )
+        if locked.accepted_on is not None and remitted_on < locked.accepted_on:
+            raise InvalidInput(
+                fields={
+                    "remitted_on": _(
+                        "A remittance against this statement is dated on or after the day "
+                        "the statement was accepted (%(day)s)."
+                    )
+                    % {"day": locked.accepted_on.isoformat()}
+                }
+            )
         outstanding = locked.amount_due - locked.remitted_total
         excess = max(money - outstanding, ZERO)
         try:
@@ -320,6 +321,14 @@ def record_remittance(
             raise Conflict(
                 _("This bank reference has already been recorded."), code="duplicate_reference"
             ) from exc
+        # Paid out of the office's bank account; an excess leaves fees payable in debit,
+        # i.e. owed back by the fee office, until it is set off or returned.
+        post_journal(
+            office=locked.office,
+            posted_on=remitted_on,
+            memo=f"remittance {reference} ({locked.month:%Y-%m})",
+            lines=[(LedgerAccount.FEES_PAYABLE, money, ZERO), (LedgerAccount.BANK, ZERO, money)],
+        )
         locked.remitted_total += money
         if locked.remitted_total < locked.amount_due:
             locked.status = StatementStatus.REMITTED_PARTIALLY
@@ -380,6 +389,10 @@ def declare_interest(
         errors["remitted_on"] = _("Enter the date of the transfer.")
     elif remitted_on > timezone.localdate():
         errors["remitted_on"] = _("A remittance date cannot be in the future.")
+    elif first is not None and first > remitted_on:
+        errors["month"] = _(
+            "Interest is handed over after it was earned: the month must have begun."
+        )
     if errors:
         raise InvalidInput(fields=errors)
     assert first is not None and money is not None and remitted_on is not None
@@ -393,6 +406,26 @@ def declare_interest(
                 bank_reference=reference,
                 remitted_on=remitted_on,
                 declared_by=actor,
+            )
+            # Earned in the month (at the latest on its last day), handed over in full.
+            earned_on = min(selectors.month_end(first), remitted_on)
+            post_journal(
+                office=office,
+                posted_on=earned_on,
+                memo=f"interest {first:%Y-%m}",
+                lines=[
+                    (LedgerAccount.BANK, money, ZERO),
+                    (LedgerAccount.INTEREST_PAYABLE, ZERO, money),
+                ],
+            )
+            post_journal(
+                office=office,
+                posted_on=remitted_on,
+                memo=f"interest {first:%Y-%m} remitted {reference}",
+                lines=[
+                    (LedgerAccount.INTEREST_PAYABLE, money, ZERO),
+                    (LedgerAccount.BANK, ZERO, money),
+                ],
             )
             record_event(
                 "settlement.interest.declared",
@@ -418,7 +451,7 @@ def decide_deduction(
     actor: User,
 ) -> PenaltyDecision:
     """The fee office deducts 20 % for fees misappropriated or withheld (挪用、滞留)."""
-    _require_fee_office(actor, _("decide penalties"))
+    require_fee_office(actor, _("decide penalties"))
     errors: dict[str, Any] = {}
     ref = (reference or "").strip()
     if not ref:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,11 @@ from ipdesk.collection import selectors, services
 from ipdesk.collection.models import Channel, Payment, PaymentLine, VolumeKind
 from ipdesk.collection.paper_receipt import render_paper_receipt
 from ipdesk.collection.reports import daily_report_pdf, daily_report_xlsx
-from ipdesk.testing import api_client
+from ipdesk.testing import api_client, pdf_text
 
 from .conftest import booking
 
 pytestmark = pytest.mark.django_db
-
-
-def pdf_text(data: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "doc.pdf"
-    path.write_bytes(data)
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
 
 
 def test_paper_receipt_has_four_labelled_parts(
@@ -38,7 +29,7 @@ def test_paper_receipt_has_four_labelled_parts(
         volume=counter_volume, data=booking(fee="examination", amount="2500"), actor=collector
     )
     data = render_paper_receipt(payment)
-    text = pdf_text(data, tmp_path)
+    text = pdf_text(data, tmp_path, layout=True)
     pages = text.split("\f")
     assert len([p for p in pages if p.strip()]) == 4
     for page, (part, destination) in zip(
@@ -124,7 +115,7 @@ def test_daily_report_pdf_and_excel(
 ) -> None:
     _day_of_bookings(office, collector, reviewer)
     report = selectors.daily_report(office, timezone.localdate())
-    text = pdf_text(daily_report_pdf(report), tmp_path)
+    text = pdf_text(daily_report_pdf(report), tmp_path, layout=True)
     assert "日结单" in text and "汇总表1" in text and "汇总表2" in text
     assert "4400.00" in text and "北京代办处" in text
     book = load_workbook(io.BytesIO(daily_report_xlsx(report)))

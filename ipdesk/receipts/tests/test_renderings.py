@@ -30,7 +30,7 @@ from ipdesk.receipts.documents import read_document
 from ipdesk.receipts.fontsubset import truetype_subset
 from ipdesk.receipts.models import Receipt
 from ipdesk.receipts.signing import keyring
-from ipdesk.testing import api_client
+from ipdesk.testing import api_client, pdf_text
 
 NS = {"ofd": ofd.NAMESPACE}
 
@@ -43,13 +43,6 @@ def receipt(reviewed_payment: Payment) -> Receipt:
 @pytest.fixture
 def red(receipt: Receipt, clerk: Any) -> Receipt:
     return services.reverse_receipt(receipt, reason="refund", actor=clerk)
-
-
-def pdf_text(content: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "receipt.pdf"
-    path.write_bytes(content)
-    done = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
-    return done.stdout.decode("utf-8")
 
 
 def qr_codes(content: bytes, tmp_path: Path, dpi: int = 200) -> list[str]:
