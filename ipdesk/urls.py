@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("ipdesk.collection.api")),
     path("", include("ipdesk.receipts.api")),
     path("", include("ipdesk.delivery.api")),
+    path("", include("ipdesk.settlement.api")),
 ]
 
 urlpatterns = [

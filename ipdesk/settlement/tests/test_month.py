@@ -85,12 +85,6 @@ def review_correction_volume(code: str, day: dt.date) -> None:
 
 
 @pytest.fixture
-def clerk(db: None) -> Any:
-    organisation(OrganisationKind.FEE_OFFICE, "CNIPA", name="收费处")
-    return user(Role.FEE_CLERK, "clerk")
-
-
-@pytest.fixture
 def september(clerk: Any) -> dict[str, Any]:
     """Three offices' September: bookings, an office-error correction, refunds, a return."""
     booked: dict[str, list[Payment]] = {code: [] for code in OFFICES}

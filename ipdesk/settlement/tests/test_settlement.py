@@ -32,12 +32,6 @@ def on(day: dt.date) -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def clerk(db: None) -> Any:
-    organisation(OrganisationKind.FEE_OFFICE, "CNIPA", name="收费处")
-    return user(Role.FEE_CLERK, "clerk")
-
-
 def staff(code: str) -> Any:
     office = organisation(OrganisationKind.AGENCY_OFFICE, code)
     existing = User.objects.filter(username=f"rev-{code}").first()
