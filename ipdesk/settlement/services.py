@@ -190,9 +190,15 @@ def confirm_statement(statement: MonthlyStatement, *, actor: User) -> MonthlySta
         locked.accepted_by = actor
         locked.accepted_on = today
         locked.remit_deadline = today + dt.timedelta(days=REMIT_DAYS)
-        if locked.amount_due <= ZERO:
+        if locked.amount_due == ZERO:
             # Nothing to remit (a month without fees): settled on acceptance.
             locked.status = StatementStatus.RECONCILED
+            locked.completed_on = today
+        elif locked.amount_due < ZERO:
+            # Refunds of fees already handed over exceed the month's fees: the fee office
+            # owes the difference back, shown as an excess like an overpayment.
+            locked.status = StatementStatus.OVERPAID
+            locked.excess_amount = -locked.amount_due
             locked.completed_on = today
         locked.save()
         record_event(

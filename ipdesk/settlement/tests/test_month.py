@@ -20,6 +20,7 @@ from ipdesk.collection import services as collection
 from ipdesk.collection.models import Channel, DaySubmission, Payment, VolumeKind
 from ipdesk.core.errors import Conflict, InvalidInput, NotAllowed
 from ipdesk.settlement import reports, selectors, services
+from ipdesk.settlement.models import StatementStatus
 from ipdesk.testing import application_number, booking, organisation, pdf_text, user
 
 from .test_settlement import on
@@ -336,3 +337,25 @@ def test_office_error_correction_costs_six_yuan_per_application_number(
         for i in selectors.penalties(sh, 2025, dt.date(2025, 9, 16)).items
         if i.kind == "correction"
     ]
+
+
+def test_month_of_refunds_only_leaves_the_fee_office_owing(clerk: Any) -> None:
+    paid = book_day("BJ", dt.date(2025, 8, 29), count=1)[0]
+    collector, reviewer = people("BJ")
+    with on(dt.date(2025, 9, 3)):
+        refund = collection.request_refund(
+            payment=paid, amount="900.00", reason="duplicate", actor=collector
+        )
+        collection.decide_refund(refund, approve=True, actor=reviewer)
+    bj = organisation(OrganisationKind.AGENCY_OFFICE, "BJ")
+    with on(dt.date(2025, 10, 9)):
+        statement = services.issue_statement(bj, "2025-09", clerk)
+        assert statement.amount_due == Decimal("-900.00")
+        accepted = services.confirm_statement(statement, actor=reviewer)
+    assert accepted.status == StatementStatus.OVERPAID
+    assert accepted.excess_amount == Decimal("900.00")
+    assert not selectors.is_remittance_overdue(accepted, dt.date(2025, 12, 1))
+    monthly = selectors.monthly_reports(bj, SEPTEMBER)
+    assert monthly.reconciled
+    assert monthly.payable.opening == Decimal("3400.00")  # August's fees, not yet remitted
+    assert monthly.payable.closing == Decimal("2500.00")
