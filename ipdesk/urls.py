@@ -29,5 +29,6 @@ urlpatterns = [
     path("my/", include("ipdesk.portal.urls")),
     path("fees/", include("ipdesk.tariff.urls")),
     path("collection/", include("ipdesk.collection.urls")),
+    path("settlement/", include("ipdesk.settlement.urls")),
     path("", include("ipdesk.core.urls")),
 ]

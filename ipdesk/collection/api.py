@@ -556,7 +556,7 @@ class ExcuseDelayView(APIView):
         responses={200: dict},
     )
     def post(self, request: Request, pk: int) -> Response:
-        submission = DaySubmission.objects.select_related("office").filter(pk=pk).first()
+        submission = selectors.submission(pk)
         if submission is None or not visible_office(request.user, submission.office):
             raise NotFound()
         data = ExcuseIn(data=request.data)

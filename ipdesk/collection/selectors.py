@@ -303,6 +303,10 @@ def submissions_of(office: Organisation, year: int) -> QuerySet[DaySubmission]:
     return DaySubmission.objects.filter(office=office, day__year=year).order_by("day")
 
 
+def submission(pk: int) -> DaySubmission | None:
+    return DaySubmission.objects.select_related("office").filter(pk=pk).first()
+
+
 def days_not_submitted(office: Organisation, year: int, until: dt.date) -> list[dt.date]:
     """Booking days of ``year`` up to ``until`` with entries whose data was never sent."""
     booked = set(

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import TextChoices
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +28,7 @@ from ipdesk.accounts.permissions import role_required
 from ipdesk.accounts.services import record_access_denied
 from ipdesk.core.errors import Conflict, DomainError
 from ipdesk.core.money import money_str
+from ipdesk.core.pages import choice_label, refusal_text
 from ipdesk.core.services import request_fingerprint, run_idempotent
 
 from . import selectors, services
@@ -113,19 +113,6 @@ def _actor(request: HttpRequest) -> User:
     return user
 
 
-def _refusal(exc: DomainError) -> str:
-    """A service's refusal in one sentence: the rule of each field, else its message."""
-    details = [str(m) for ms in exc.fields.values() for m in ms]
-    return " ".join(details) if details else str(exc.message)
-
-
-def _label(choices: type[TextChoices], value: str) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
-
-
 def _channels(volume: Volume) -> list[str]:
     taken = services.VOLUME_CHANNELS.get(volume.kind, set())
     return [c for c in Channel.values if c in taken]
@@ -174,7 +161,7 @@ def open_volume(request: HttpRequest) -> HttpResponse:
             office=office, kind=kind, day=timezone.localdate(), actor=_actor(request)
         )
     except DomainError as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal_text(exc))
         return redirect("collection:today")
     url = reverse("collection:book", args=[volume.pk])
     reenters = request.POST.get("reenters", "")
@@ -190,7 +177,7 @@ def close_volume(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.close_volume(volume, actor=_actor(request))
     except DomainError as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(
             request,
@@ -412,7 +399,7 @@ def review_volume(request: HttpRequest, pk: int) -> HttpResponse:
             approve_overrides=request.POST.get("approve_overrides") == "1",
         )
     except DomainError as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal_text(exc))
     else:
         if reviewed.status == VolumeStatus.REVIEWED:
             messages.success(request, _("Volume %(label)s is reviewed.") % {"label": volume.label})
@@ -428,7 +415,7 @@ def send_back(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.send_back(payment, actor=_actor(request), note=request.POST.get("note", ""))
     except DomainError as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(
             request,
@@ -443,12 +430,12 @@ def send_back(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _volume_label(label: str) -> str:
     kind, _sep, number = label.rpartition("-")
-    return f"{_label(VolumeKind, kind)} {number}"
+    return f"{choice_label(VolumeKind, kind)} {number}"
 
 
 def _channel_date_label(label: str) -> str:
     channel, _sep, day = label.partition(" ")
-    return f"{_label(Channel, channel)} {day}"
+    return f"{choice_label(Channel, channel)} {day}"
 
 
 @role_required(*STAFF)
@@ -467,7 +454,7 @@ def daily_report(request: HttpRequest) -> HttpResponse:
         (
             _("Day closing (日结单) by channel"),
             _("Channel"),
-            [(_label(Channel, r.label), r.count, r.amount) for r in report.by_channel],
+            [(choice_label(Channel, r.label), r.count, r.amount) for r in report.by_channel],
         ),
         (
             _("Summary 1 (汇总表1) by fee"),
@@ -482,7 +469,7 @@ def daily_report(request: HttpRequest) -> HttpResponse:
         (
             _("Refunds approved"),
             _("Reason"),
-            [(_label(RefundReason, r.label), r.count, r.amount) for r in report.refunds],
+            [(choice_label(RefundReason, r.label), r.count, r.amount) for r in report.refunds],
         ),
     ]
     download = reverse("api:daily-report", args=[office.code])

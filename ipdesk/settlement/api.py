@@ -57,7 +57,7 @@ def _require_oversight(request: Request) -> None:
 
 
 def _statement(request: Request, pk: int) -> MonthlyStatement:
-    statement = MonthlyStatement.objects.select_related("office").filter(pk=pk).first()
+    statement = selectors.statement(pk)
     if statement is None or not visible_office(request.user, statement.office):
         raise NotFound()
     return statement

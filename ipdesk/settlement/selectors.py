@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.collection import selectors as collection
@@ -100,6 +101,10 @@ def fee_refunds(office: Organisation, first: dt.date, last: dt.date) -> QuerySet
 
 def statements_of(office: Organisation) -> QuerySet[MonthlyStatement]:
     return MonthlyStatement.objects.filter(office=office).order_by("-month", "-revision")
+
+
+def statement(pk: int) -> MonthlyStatement | None:
+    return MonthlyStatement.objects.select_related("office").filter(pk=pk).first()
 
 
 def current_statement(office: Organisation, month: dt.date) -> MonthlyStatement | None:
@@ -207,10 +212,15 @@ def penalties(office: Organisation, year: int, today: dt.date | None = None) -> 
                 count=len(numbers),
                 rate=CORRECTION_PENALTY,
                 amount=CORRECTION_PENALTY * len(numbers),
-                explanation=(
-                    f"{len(numbers)} × {CORRECTION_PENALTY} yuan: application numbers corrected "
-                    f"through the office's error: {', '.join(numbers)}"
-                ),
+                explanation=gettext(
+                    "%(count)s × %(rate)s yuan: application numbers corrected through the "
+                    "office's error: %(numbers)s"
+                )
+                % {
+                    "count": len(numbers),
+                    "rate": CORRECTION_PENALTY,
+                    "numbers": ", ".join(numbers),
+                },
             )
         )
     for submission in collection.submissions_of(office, year).filter(
@@ -223,10 +233,17 @@ def penalties(office: Organisation, year: int, today: dt.date | None = None) -> 
                 count=days,
                 rate=DATA_DELAY_FINE,
                 amount=DATA_DELAY_FINE * days,
-                explanation=(
-                    f"data of {submission.day} due {submission.due_on}, sent "
-                    f"{submission.submitted_on}: {days} working day(s) × {DATA_DELAY_FINE} yuan"
-                ),
+                explanation=gettext(
+                    "data of %(day)s due %(due)s, sent %(sent)s: %(days)s working day(s) × "
+                    "%(rate)s yuan"
+                )
+                % {
+                    "day": submission.day,
+                    "due": submission.due_on,
+                    "sent": submission.submitted_on,
+                    "days": days,
+                    "rate": DATA_DELAY_FINE,
+                },
             )
         )
     for day in collection.days_not_submitted(office, year, today):
@@ -239,10 +256,17 @@ def penalties(office: Organisation, year: int, today: dt.date | None = None) -> 
                     count=days,
                     rate=DATA_DELAY_FINE,
                     amount=DATA_DELAY_FINE * days,
-                    explanation=(
-                        f"data of {day} due {due}, not sent by {today}: {days} working day(s) "
-                        f"× {DATA_DELAY_FINE} yuan so far"
-                    ),
+                    explanation=gettext(
+                        "data of %(day)s due %(due)s, not sent by %(today)s: %(days)s working "
+                        "day(s) × %(rate)s yuan so far"
+                    )
+                    % {
+                        "day": day,
+                        "due": due,
+                        "today": today,
+                        "days": days,
+                        "rate": DATA_DELAY_FINE,
+                    },
                 )
             )
     for decision in PenaltyDecision.objects.filter(office=office, year=year).order_by("id"):
@@ -252,10 +276,15 @@ def penalties(office: Organisation, year: int, today: dt.date | None = None) -> 
                 count=1,
                 rate=decision.rate,
                 amount=decision.amount,
-                explanation=(
-                    f"decision {decision.reference}: {decision.rate:.0%} of "
-                    f"{decision.base_amount} yuan ({decision.reason})"
-                ),
+                explanation=gettext(
+                    "decision %(reference)s: %(rate)s of %(base)s yuan (%(reason)s)"
+                )
+                % {
+                    "reference": decision.reference,
+                    "rate": f"{decision.rate:.0%}",
+                    "base": decision.base_amount,
+                    "reason": decision.reason,
+                },
             )
         )
     return result
@@ -457,37 +486,41 @@ def monthly_reports(office: Organisation, month: dt.date) -> MonthlyReports:
     )
     statement = current_statement(office, first)
     checks = [
-        Check("trial balance: debits = credits (closing)", *trial.total("closing")),
-        Check("trial balance: debits = credits (month)", *trial.total("period")),
+        Check(gettext("trial balance: debits = credits (closing)"), *trial.total("closing")),
+        Check(gettext("trial balance: debits = credits (month)"), *trial.total("period")),
         Check(
-            "balance sheet: assets = liabilities + equity",
+            gettext("balance sheet: assets = liabilities + equity"),
             sheet.total_assets,
             sheet.total_liabilities + sheet.equity,
         ),
         Check(
-            "fees payable: opening + fees - refunds - remitted = closing",
+            gettext("fees payable: opening + fees - refunds - remitted = closing"),
             payable.computed_closing,
             payable.closing,
         ),
         Check(
-            "fee types add up to the month's fees",
+            gettext("fee types add up to the month's fees"),
             sum((Decimal(line["amount"]) for line in figures.fee_lines), ZERO),
             figures.fees,
         ),
-        Check("fees by fee type = fees in the ledger", figures.fees, payable.fees),
-        Check("sum of the daily reports = fees in the ledger", daily_total, payable.fees),
-        Check("refunds approved = refunds in the ledger", figures.refunds, payable.refunds),
+        Check(gettext("fees by fee type = fees in the ledger"), figures.fees, payable.fees),
+        Check(gettext("sum of the daily reports = fees in the ledger"), daily_total, payable.fees),
+        Check(
+            gettext("refunds approved = refunds in the ledger"), figures.refunds, payable.refunds
+        ),
     ]
     if statement is not None:
         checks += [
-            Check("statement fees = fees in the ledger", statement.fees_total, payable.fees),
             Check(
-                "statement refunds = refunds in the ledger",
+                gettext("statement fees = fees in the ledger"), statement.fees_total, payable.fees
+            ),
+            Check(
+                gettext("statement refunds = refunds in the ledger"),
                 statement.refunds_total,
                 payable.refunds,
             ),
             Check(
-                "statement amount due = fees - refunds",
+                gettext("statement amount due = fees - refunds"),
                 statement.amount_due,
                 payable.fees - payable.refunds,
             ),
