@@ -255,6 +255,20 @@ def require_office_staff(
         )
 
 
+# Fee-office roles that read every agency office's figures (the clerk also acts on them).
+FEE_OFFICE_OVERSIGHT = (Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN)
+
+
+def oversees_all_offices(user: Any) -> bool:
+    """A clerk, auditor or admin of the fee office: sees every agency office."""
+    organisation = getattr(user, "organisation", None)
+    return (
+        getattr(user, "role", None) in FEE_OFFICE_OVERSIGHT
+        and organisation is not None
+        and organisation.kind == OrganisationKind.FEE_OFFICE
+    )
+
+
 def require_fee_office(actor: User, what: Any) -> None:
     """Refuse unless ``actor`` is a fee clerk (收费处) of the fee office."""
     organisation = actor.organisation

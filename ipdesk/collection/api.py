@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role
+from ipdesk.accounts.services import oversees_all_offices
 from ipdesk.core.api import optional_int, require_date
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
@@ -36,21 +37,22 @@ from .models import (
 from .paper_receipt import receipt_number, render_paper_receipt
 from .reports import daily_report_pdf, daily_report_xlsx
 
-OVERSIGHT_ROLES = {Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN}
-
 
 def visible_office(user: Any, office: Organisation) -> bool:
     """Office staff see their own office; fee-office oversight roles see every office."""
-    if (
-        user.role in OVERSIGHT_ROLES
-        and user.organisation
-        and user.organisation.kind == OrganisationKind.FEE_OFFICE
-    ):
+    if oversees_all_offices(user):
         return True
     return (
         user.organisation_id == office.pk
         and user.role in services.BOOKING_STAFF | services.REVIEW_STAFF
     )
+
+
+def _office_for(request: Request, code: str) -> Organisation:
+    office = get_object_or_404(Organisation, code=code.upper())
+    if not visible_office(request.user, office):
+        raise NotFound()
+    return office
 
 
 def _payment_for(request: Request, pk: int) -> Payment:
@@ -459,9 +461,7 @@ class DailyReportView(APIView):
         responses={200: dict},
     )
     def get(self, request: Request, code: str) -> Response | HttpResponse:
-        office = get_object_or_404(Organisation, code=code.upper())
-        if not visible_office(request.user, office):
-            raise NotFound()
+        office = _office_for(request, code)
         day = require_date(request.query_params, "day")
         report = selectors.daily_report(office, day)
         fmt = request.query_params.get("format", "json")
@@ -525,9 +525,7 @@ class DaySubmissionsView(APIView):
         responses={200: dict},
     )
     def get(self, request: Request, code: str) -> Response:
-        office = get_object_or_404(Organisation, code=code.upper())
-        if not visible_office(request.user, office):
-            raise NotFound()
+        office = _office_for(request, code)
         year = optional_int(request.query_params, "year", low=0, high=9999)
         rows = selectors.submissions_of(office, year or timezone.localdate().year)
         return Response({"submissions": [submission_body(s) for s in rows]})
@@ -538,9 +536,7 @@ class DaySubmissionsView(APIView):
         responses={201: dict},
     )
     def post(self, request: Request, code: str) -> Response:
-        office = get_object_or_404(Organisation, code=code.upper())
-        if not visible_office(request.user, office):
-            raise NotFound()
+        office = _office_for(request, code)
         data = DaySubmissionIn(data=request.data)
         data.is_valid(raise_exception=True)
         submission = services.submit_day(

@@ -20,7 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ipdesk.accounts.models import Organisation, OrganisationKind
-from ipdesk.collection.api import OVERSIGHT_ROLES, visible_office
+from ipdesk.accounts.services import oversees_all_offices
+from ipdesk.collection.api import visible_office
 from ipdesk.core.api import optional_int
 from ipdesk.core.errors import InvalidInput, NotAllowed, NotFound
 from ipdesk.core.money import money_str
@@ -46,13 +47,7 @@ def _office(request: Request, code: str, field: str | None = None) -> Organisati
 
 
 def _require_oversight(request: Request) -> None:
-    user = request.user
-    organisation = getattr(user, "organisation", None)
-    if not (
-        getattr(user, "role", None) in OVERSIGHT_ROLES
-        and organisation is not None
-        and organisation.kind == OrganisationKind.FEE_OFFICE
-    ):
+    if not oversees_all_offices(request.user):
         raise NotAllowed(_("Only the fee office sees every office's figures."))
 
 

@@ -31,7 +31,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
 from ipdesk.accounts.permissions import role_required
-from ipdesk.accounts.services import record_access_denied
+from ipdesk.accounts.services import (
+    FEE_OFFICE_OVERSIGHT,
+    oversees_all_offices,
+    record_access_denied,
+)
 from ipdesk.collection import selectors as collection_selectors
 from ipdesk.collection import services as collection_services
 from ipdesk.collection.forms import DayForm
@@ -53,7 +57,7 @@ from .forms import (
 from .models import MonthlyStatement, StatementStatus
 
 OFFICE_STAFF = tuple(services.OFFICE_STAFF)
-OVERSIGHT = (Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN)
+OVERSIGHT = FEE_OFFICE_OVERSIGHT
 ALL_STAFF = (Role.COLLECTOR, Role.REVIEWER, Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {"pdf": "application/pdf", "xlsx": XLSX}
@@ -68,15 +72,6 @@ PENALTY_KINDS = {
 
 
 # --- who is asking -----------------------------------------------------------------------
-
-
-def _is_fee_office(user: Any) -> bool:
-    organisation = getattr(user, "organisation", None)
-    return (
-        getattr(user, "role", None) in OVERSIGHT
-        and organisation is not None
-        and organisation.kind == OrganisationKind.FEE_OFFICE
-    )
 
 
 def _is_office_staff(user: Any) -> bool:
@@ -104,7 +99,7 @@ def _own_office(request: HttpRequest) -> Organisation:
 
 
 def _require_fee_office(request: HttpRequest) -> None:
-    if not _is_fee_office(request.user):
+    if not oversees_all_offices(request.user):
         _refuse(request, "the fee office")
 
 
@@ -130,7 +125,7 @@ def _visible_statement(request: HttpRequest, pk: int) -> MonthlyStatement:
     statement = selectors.statement(pk)
     if statement is None:
         raise Http404
-    if _is_fee_office(request.user):
+    if oversees_all_offices(request.user):
         return statement
     office = _own_office(request)
     if statement.office_id != office.pk:
@@ -236,7 +231,7 @@ def _statements_page(
 @role_required(*ALL_STAFF)
 @require_GET
 def statements(request: HttpRequest) -> HttpResponse:
-    if _is_fee_office(request.user):
+    if oversees_all_offices(request.user):
         return redirect("settlement:board")
     return _statements_page(request, _own_office(request))
 
@@ -307,7 +302,7 @@ def _statement_page(
             "can_answer": can_answer,
             "can_remit": can_remit,
             "can_correct": getattr(request.user, "role", None) == Role.FEE_CLERK
-            and _is_fee_office(request.user)
+            and oversees_all_offices(request.user)
             and statement.status == StatementStatus.DISPUTED,
             # A form sent back with its errors is shown even when the statement has moved on
             # meanwhile (answered in another window): its error says why nothing was done.
@@ -451,7 +446,7 @@ def monthly_reports(request: HttpRequest) -> HttpResponse:
 @require_GET
 def reports_download(request: HttpRequest, code: str) -> HttpResponse:
     """The office's monthly reports as PDF or Excel: its own staff and the fee office."""
-    if _is_fee_office(request.user):
+    if oversees_all_offices(request.user):
         office, back = _agency_office(code), reverse("settlement:board")
     else:
         office, back = _own_office(request), reverse("settlement:reports")
