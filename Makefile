@@ -41,9 +41,17 @@ typecheck: install
 
 check: lint typecheck test
 
-# Regenerate the translation catalogues after changing user-facing text.
+# Regenerate the translation catalogues after changing user-facing text. Each app keeps its
+# own catalogue (ipdesk/<app>/locale) so that work on two apps never touches the same file;
+# ipdesk/locale holds only the project's own templates and settings.
+APPS := $(notdir $(patsubst %/apps.py,%,$(wildcard ipdesk/*/apps.py)))
 messages: install
-	cd ipdesk && ../$(BIN)/ipdesk makemessages --locale zh_Hans --ignore 'tests/*' --no-obsolete
+	for app in $(APPS); do \
+	  (cd ipdesk/$$app && mkdir -p locale && \
+	   ../../$(BIN)/ipdesk makemessages --locale zh_Hans --ignore 'tests/*' --no-obsolete) || exit 1; \
+	done
+	cd ipdesk && ../$(BIN)/ipdesk makemessages --locale zh_Hans --ignore 'tests/*' \
+	  $(foreach app,$(APPS),--ignore '$(app)/*') --no-obsolete
 	cd ipdesk && ../$(BIN)/ipdesk compilemessages
 
 clean:
