@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(BIN)/python -m pip check
+	$(BIN)/python -m pip check || { \
+	  echo "requirements/dev.lock lacks a dependency of pyproject.toml: run make lock" >&2; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,11 +24,13 @@ install: $(STAMP)
 # After changing dependencies in pyproject.toml: regenerate requirements/*.lock (keeping every
 # pin that still fits) and install them. `make lock-upgrade` moves everything to the newest
 # versions pyproject.toml allows. Both need PyPI; `tools/lock.py --check` is what CI runs.
-lock: $(STAMP)
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python tools/lock.py
 	$(MAKE) install
 
-lock-upgrade: $(STAMP)
+lock-upgrade:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python tools/lock.py --upgrade
 	$(MAKE) install
 

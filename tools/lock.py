@@ -42,7 +42,31 @@ def find_uv() -> str:
     for candidate in (os.environ.get("UV"), str(ROOT / ".venv" / "bin" / "uv"), shutil.which("uv")):
         if candidate and Path(candidate).is_file():
             return candidate
-    sys.exit("tools/lock.py: uv not found; run `make install` first (uv is in the dev extra)")
+    return install_locked_uv()
+
+
+def install_locked_uv() -> str:
+    """Install the uv that dev.lock pins into this virtual environment.
+
+    So that `make lock` works before `make install` can (a dependency just added to
+    pyproject.toml is missing from the lock until then).
+    """
+    if sys.prefix == sys.base_prefix:
+        sys.exit("tools/lock.py: uv not found; run it with .venv/bin/python after `make install`")
+    block, keep = [], False
+    for line in DEV.read_text().splitlines():
+        if not line.startswith((" ", "\t")):
+            keep = line.startswith("uv==")
+        if keep and not line.strip().startswith("#"):
+            block.append(line)
+    if not block:
+        sys.exit(f"tools/lock.py: uv is pinned in neither PATH nor {DEV}")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as requirement:
+        requirement.write("\n".join(block) + "\n")
+        requirement.flush()
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes"]
+        subprocess.run([*pip, "--no-deps", "-r", requirement.name], check=True)
+    return str(Path(sys.executable).parent / "uv")
 
 
 def check_tooling_matches_build_system() -> None:

@@ -22,14 +22,13 @@ TOLERATED_CHECKS = {"drf_spectacular.W001"}
 ISSUE_LINE = re.compile(r"^\S+: \((?P<check>[\w.]+)\) .*$", re.MULTILINE)
 ISSUE_COUNT = re.compile(r"System check identified (?P<count>\d+|no) issues?")
 
-# Variables of a developer's shell that would change the settings under test.
-SETTINGS_VARIABLES = ("DEBUG", "IPDESK_HTTPS", "SECURE_", "SESSION_COOKIE", "CSRF_COOKIE")
+# Only what a process needs from the test run's environment: the rest (the test settings'
+# own variables, a developer's shell) is not what a production host would have.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
 def production_environment(data_dir: Path, **variables: str) -> dict[str, str]:
-    environment = {
-        name: value for name, value in os.environ.items() if not name.startswith(SETTINGS_VARIABLES)
-    }
+    environment = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     environment.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
