@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from ipdesk.accounts.models import Role
 from ipdesk.accounts.permissions import role_permission
-from ipdesk.core.api import optional_int
+from ipdesk.core.rest import optional_int
 
 from .models import AuditEvent
 from .selectors import verify_chain

@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role
 from ipdesk.accounts.services import oversees_all_offices
-from ipdesk.core.api import optional_int, require_date
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
+from ipdesk.core.rest import optional_int, require_date
 from ipdesk.core.services import request_fingerprint, run_idempotent
 
 from . import selectors, services

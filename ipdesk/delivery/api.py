@@ -19,9 +19,9 @@ from rest_framework.views import APIView
 
 from ipdesk.accounts.models import Role
 from ipdesk.accounts.permissions import role_permission
-from ipdesk.core.api import optional_int
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.identifiers import validate_mobile
+from ipdesk.core.rest import optional_int
 from ipdesk.receipts import documents
 from ipdesk.receipts.api import CODE_RE, NUMBER_RE
 from ipdesk.receipts.models import Receipt

@@ -22,9 +22,9 @@ from rest_framework.views import APIView
 from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.accounts.services import oversees_all_offices
 from ipdesk.collection.api import visible_office
-from ipdesk.core.api import optional_int
 from ipdesk.core.errors import InvalidInput, NotAllowed, NotFound
 from ipdesk.core.money import money_str
+from ipdesk.core.rest import optional_int
 
 from . import reports, selectors, services
 from .models import MonthlyStatement, Remittance
