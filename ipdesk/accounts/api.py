@@ -13,11 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
+from . import policy, services
 from .backends import client_ip
-from .models import Organisation, Role
-from .permissions import role_permission
-from .selectors import organisations_visible_to
+from .models import Organisation
 
 
 class OrganisationOut(serializers.ModelSerializer):
@@ -49,15 +47,13 @@ class MeView(APIView):
 
 
 class OrganisationsView(APIView):
-    permission_classes = [
-        role_permission(Role.COLLECTOR, Role.REVIEWER, Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN)
-    ]
+    permission_classes = [policy.role_permission(policy.STAFF)]
 
     @extend_schema(
         summary="Organisations visible to the user", responses={200: OrganisationOut(many=True)}
     )
     def get(self, request: Request) -> Response:
-        return Response(OrganisationOut(organisations_visible_to(request.user), many=True).data)
+        return Response(OrganisationOut(policy.visible_organisations(request.user), many=True).data)
 
 
 class PhoneIn(serializers.Serializer):

@@ -9,8 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ipdesk.accounts.models import Role
-from ipdesk.accounts.permissions import role_permission
+from ipdesk.accounts import policy
 from ipdesk.core.rest import optional_int
 
 from .models import AuditEvent
@@ -36,7 +35,7 @@ class AuditEventOut(serializers.ModelSerializer):
 
 
 class AuditEventsView(APIView):
-    permission_classes = [role_permission(Role.AUDITOR, Role.ADMIN)]
+    permission_classes = [policy.role_permission(policy.AUDITORS)]
 
     @extend_schema(
         summary="Audit events, oldest first",
@@ -65,7 +64,7 @@ class AuditEventsView(APIView):
 
 
 class AuditVerifyView(APIView):
-    permission_classes = [role_permission(Role.AUDITOR, Role.ADMIN)]
+    permission_classes = [policy.role_permission(policy.AUDITORS)]
 
     @extend_schema(summary="Verify the whole audit chain", responses={200: dict})
     def get(self, request: Request) -> Response:

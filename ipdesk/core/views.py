@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ipdesk.accounts.models import Role
+from ipdesk.accounts import policy
 from ipdesk.accounts.selectors import agency_offices
 from ipdesk.audit.selectors import chain_head
 
@@ -26,8 +26,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["working_day"] = calendar.is_working_day(today)
     except DomainError as exc:
         context["calendar_error"] = exc.message
-    if user.role in (Role.FEE_CLERK, Role.ADMIN, Role.AUDITOR):
+    if policy.has_role(user, policy.OVERSIGHT):
         context["offices"] = agency_offices()
-    if user.role in (Role.AUDITOR, Role.ADMIN):
+    if policy.has_role(user, policy.AUDITORS):
         context["audit_head"] = chain_head()
     return render(request, f"core/dashboard_{user.role}.html", context)

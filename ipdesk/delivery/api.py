@@ -17,8 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from ipdesk.accounts.models import Role
-from ipdesk.accounts.permissions import role_permission
+from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.identifiers import validate_mobile
 from ipdesk.core.rest import optional_int
@@ -296,7 +295,7 @@ class WalletDocumentApi(APIView):
 class MyBindingsApi(APIView):
     """The payer's own wallet bindings."""
 
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
@@ -305,7 +304,7 @@ class MyBindingsApi(APIView):
 
 
 class MyBindingApi(APIView):
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, binding_id: int) -> Response:
@@ -319,7 +318,7 @@ class MyBindingApi(APIView):
 class StartBindingApi(APIView):
     """The payer asks for a binding code to give a wallet app (shown once)."""
 
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(request=None, responses={201: dict})
     def post(self, request: Request) -> Response:

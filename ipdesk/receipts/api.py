@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from ipdesk.accounts.services import record_access_denied
+from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
 
@@ -161,7 +161,7 @@ def _readable(request: Request, code: str, number: str) -> Receipt:
             and selectors.find_receipt(code, int(number))
         ):
             # Someone else's receipt: answer as if it did not exist, and log the attempt.
-            record_access_denied(
+            policy.record_access_denied(
                 request.user, path=request.path, method=request.method or "", required="owner"
             )
         raise NotFound(_("No such receipt, or it is not yours to read."))

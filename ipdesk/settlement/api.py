@@ -19,10 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind
-from ipdesk.accounts.services import oversees_all_offices
-from ipdesk.collection.api import visible_office
-from ipdesk.core.errors import InvalidInput, NotAllowed, NotFound
+from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
 from ipdesk.core.rest import optional_int
 
@@ -36,10 +35,12 @@ MONTH_PARAMETER = OpenApiParameter("month", str, required=True, description="YYY
 
 def _office(request: Request, code: str, field: str | None = None) -> Organisation:
     """The agency office with ``code``; unknown or not visible → 404 (or a field error)."""
-    office = Organisation.objects.filter(
-        code=(code or "").strip().upper(), kind=OrganisationKind.AGENCY_OFFICE
-    ).first()
-    if office is None or not visible_office(request.user, office):
+    office = (
+        policy.visible_offices(request.user)
+        .filter(code=(code or "").strip().upper(), kind=OrganisationKind.AGENCY_OFFICE)
+        .first()
+    )
+    if office is None:
         if field:
             raise InvalidInput(fields={field: _("No agency office has this code.")})
         raise NotFound()
@@ -47,13 +48,12 @@ def _office(request: Request, code: str, field: str | None = None) -> Organisati
 
 
 def _require_oversight(request: Request) -> None:
-    if not oversees_all_offices(request.user):
-        raise NotAllowed(_("Only the fee office sees every office's figures."))
+    policy.require(request.user, policy.FEE_OFFICE_OVERSIGHT)
 
 
 def _statement(request: Request, pk: int) -> MonthlyStatement:
     statement = selectors.statement(pk)
-    if statement is None or not visible_office(request.user, statement.office):
+    if statement is None or not policy.can_see_office(request.user, statement.office):
         raise NotFound()
     return statement
 
@@ -137,7 +137,7 @@ class StatementsView(APIView):
             statements = statements.filter(
                 office=_office(request, request.query_params["office"], "office")
             )
-        visible = [s for s in statements[:1000] if visible_office(request.user, s.office)]
+        visible = [s for s in statements[:1000] if policy.can_see_office(request.user, s.office)]
         return Response({"statements": [statement_body(s) for s in visible]})
 
     @extend_schema(
