@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from ipdesk.receipts.api import public_keys
+from ipdesk.receipts import urls as receipts_urls
 
 api_v1 = [
     path("", include("ipdesk.accounts.api")),
@@ -21,7 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path(".well-known/ipdesk/keys.json", public_keys, name="receipt-keys"),
+    path(".well-known/ipdesk/", include(receipts_urls.well_known)),
     path("verify/", include("ipdesk.receipts.urls")),
     path("pickup/", include("ipdesk.delivery.urls")),
     path("admin/", admin.site.urls),

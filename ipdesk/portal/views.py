@@ -20,7 +20,7 @@ from ipdesk.accounts import policy
 from ipdesk.core.errors import DomainError
 from ipdesk.delivery import selectors as delivery_selectors
 from ipdesk.delivery import services as delivery_services
-from ipdesk.delivery.api import SendThrottle
+from ipdesk.delivery.throttles import SendThrottle
 from ipdesk.receipts import documents
 from ipdesk.receipts.models import Receipt
 
