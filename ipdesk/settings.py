@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ipdesk.receipts",
     "ipdesk.delivery",
     "ipdesk.portal",
+    "ipdesk.home",
 ]
 
 MIDDLEWARE = [

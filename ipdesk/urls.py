@@ -6,7 +6,6 @@ from ipdesk.receipts import urls as receipts_urls
 
 api_v1 = [
     path("", include("ipdesk.accounts.api")),
-    path("", include("ipdesk.audit.api")),
     path("", include("ipdesk.core.api")),
     path("", include("ipdesk.tariff.api")),
     path("", include("ipdesk.collection.api")),
@@ -30,5 +29,5 @@ urlpatterns = [
     path("fees/", include("ipdesk.tariff.urls")),
     path("collection/", include("ipdesk.collection.urls")),
     path("settlement/", include("ipdesk.settlement.urls")),
-    path("", include("ipdesk.core.urls")),
+    path("", include("ipdesk.home.urls")),
 ]

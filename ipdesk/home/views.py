@@ -1,4 +1,9 @@
-"""The dashboard: one page, with panels chosen by the user's role."""
+"""The dashboard: one page, with panels chosen by the user's role.
+
+It kept the names it had when it lived in ``core`` (the URL ``core:dashboard``, the
+templates ``core/dashboard_<role>.html``), so links, ``LOGIN_REDIRECT_URL`` and bookmarks
+still work.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,8 @@ from django.utils import timezone
 from ipdesk.accounts import policy
 from ipdesk.accounts.selectors import agency_offices
 from ipdesk.audit.selectors import chain_head
-
-from .calendar import calendar
-from .errors import DomainError
+from ipdesk.core.calendar import calendar
+from ipdesk.core.errors import DomainError
 
 
 @login_required
