@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install lock lock-upgrade system-packages migrate demo lint typecheck check messages clean
+.PHONY: run test install lock lock-upgrade system-packages migrate demo lint lint-imports typecheck check messages clean
 
 # Installs the exact versions of requirements/dev.lock, hashes checked, then ipdesk itself
 # (its dependencies are all in the lock; the build backend too, hence no build isolation).
@@ -53,6 +53,11 @@ test: install system-packages
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# The import contracts in pyproject.toml: layers of apps, api/views as leaves, no cycles.
+lint-imports: install
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy ipdesk/*/services.py ipdesk/*/selectors.py

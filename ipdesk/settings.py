@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "ipdesk.receipts",
     "ipdesk.delivery",
     "ipdesk.portal",
+    "ipdesk.home",
 ]
 
 MIDDLEWARE = [
@@ -191,7 +192,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "ipdesk.core.api.exception_handler",
+    "EXCEPTION_HANDLER": "ipdesk.core.rest.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ipdesk.accounts.models import Organisation, OrganisationKind, Role
-from ipdesk.accounts.services import oversees_all_offices
-from ipdesk.core.api import optional_int, require_date
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
+from ipdesk.core.rest import optional_int, require_date
 from ipdesk.core.services import request_fingerprint, run_idempotent
 
 from . import selectors, services
@@ -38,26 +38,16 @@ from .paper_receipt import receipt_number, render_paper_receipt
 from .reports import daily_report_pdf, daily_report_xlsx
 
 
-def visible_office(user: Any, office: Organisation) -> bool:
-    """Office staff see their own office; fee-office oversight roles see every office."""
-    if oversees_all_offices(user):
-        return True
-    return (
-        user.organisation_id == office.pk
-        and user.role in services.BOOKING_STAFF | services.REVIEW_STAFF
-    )
-
-
 def _office_for(request: Request, code: str) -> Organisation:
     office = get_object_or_404(Organisation, code=code.upper())
-    if not visible_office(request.user, office):
+    if not policy.can_see_office(request.user, office):
         raise NotFound()
     return office
 
 
 def _payment_for(request: Request, pk: int) -> Payment:
     payment = Payment.objects.select_related("office", "volume").filter(pk=pk).first()
-    if payment is None or not visible_office(request.user, payment.office):
+    if payment is None or not policy.can_see_office(request.user, payment.office):
         raise NotFound()
     return payment
 
@@ -114,7 +104,7 @@ class PaymentIn(serializers.Serializer):
 def paying_agency(user: Any, code: str) -> Organisation | None:
     """The patent agency a payment is made by: the body's ``agency`` code, or the caller's
     own agency when the caller is a payer of one (who cannot name another agency)."""
-    own = user.organisation if getattr(user, "role", None) == Role.PAYER else None
+    own = user.organisation if policy.is_payer(user) else None
     if own is not None and own.kind != OrganisationKind.PATENT_AGENCY:
         own = None
     code = code.strip().upper()
@@ -376,7 +366,7 @@ class RefundDecisionView(APIView):
     @extend_schema(summary="Decide a refund (a second person)", request=None, responses={200: dict})
     def post(self, request: Request, pk: int) -> Response:
         refund = Refund.objects.select_related("office").filter(pk=pk).first()
-        if refund is None or not visible_office(request.user, refund.office):
+        if refund is None or not policy.can_see_office(request.user, refund.office):
             raise NotFound()
         return Response(
             refund_body(services.decide_refund(refund, approve=self.approve, actor=request.user))
@@ -423,7 +413,7 @@ class VolumesView(APIView):
 
 def _volume_for(request: Request, pk: int) -> Volume:
     volume = Volume.objects.select_related("office").filter(pk=pk).first()
-    if volume is None or not visible_office(request.user, volume.office):
+    if volume is None or not policy.can_see_office(request.user, volume.office):
         raise NotFound()
     return volume
 
@@ -553,7 +543,7 @@ class ExcuseDelayView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         submission = selectors.submission(pk)
-        if submission is None or not visible_office(request.user, submission.office):
+        if submission is None or not policy.can_see_office(request.user, submission.office):
             raise NotFound()
         data = ExcuseIn(data=request.data)
         data.is_valid(raise_exception=True)

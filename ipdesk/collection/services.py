@@ -30,8 +30,8 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
-from ipdesk.accounts.services import require_fee_office, require_office_staff
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import Organisation, OrganisationKind, User
 from ipdesk.audit.services import record_event
 from ipdesk.core.calendar import calendar
 from ipdesk.core.errors import Conflict, DomainError, InvalidInput, NotAllowed
@@ -84,12 +84,6 @@ CHANNEL_VOLUME = {
     Channel.BANK: VolumeKind.BANK,
     Channel.ONLINE: VolumeKind.ONLINE,
 }
-# A reviewer may also book (small offices share the work) but never reviews their own entries.
-BOOKING_STAFF = {Role.COLLECTOR, Role.REVIEWER}
-REVIEW_STAFF = {Role.REVIEWER}
-
-
-# --- who may do what -------------------------------------------------------------------
 
 
 # --- volumes ---------------------------------------------------------------------------
@@ -105,7 +99,7 @@ def open_volume(*, office: Organisation, kind: str, day: dt.date, actor: User) -
         )
     if day > timezone.localdate():
         raise InvalidInput(fields={"day": _("A volume cannot be opened for a future day.")})
-    require_office_staff(actor, office, BOOKING_STAFF | {Role.ADMIN}, _("open volumes"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("open volumes"), office=office)
     with transaction.atomic():
         existing = (
             Volume.objects.select_for_update()
@@ -128,7 +122,7 @@ def open_volume(*, office: Organisation, kind: str, day: dt.date, actor: User) -
 
 
 def close_volume(volume: Volume, *, actor: User) -> Volume:
-    require_office_staff(actor, volume.office, BOOKING_STAFF, _("close volumes"))
+    policy.require(actor, policy.BOOKKEEPING, _("close volumes"), office=volume.office)
     with transaction.atomic():
         locked = Volume.objects.select_for_update().get(pk=volume.pk)
         if locked.status != VolumeStatus.OPEN:
@@ -382,7 +376,7 @@ def book_payment(
         raise InvalidInput(
             fields={"channel": _("Unknown channel; use counter, post, bank or online.")}
         )
-    require_office_staff(actor, office, BOOKING_STAFF, _("book payments"))
+    policy.require(actor, policy.BOOKKEEPING, _("book payments"), office=office)
     if data.channel not in VOLUME_CHANNELS[volume.kind]:
         errors["channel"] = _("A %(kind)s volume does not take %(channel)s payments.") % {
             "kind": volume.get_kind_display(),
@@ -536,7 +530,7 @@ def _post_payment(payment: Payment) -> None:
 
 
 def _check_reviewer(payment: Payment, actor: User) -> None:
-    require_office_staff(actor, payment.office, REVIEW_STAFF, _("review entries"))
+    policy.require(actor, policy.REVIEWING, _("review entries"), office=payment.office)
     if payment.entered_by_id == actor.pk:
         raise NotAllowed(
             _("Review (复核) must be done by someone other than the person who entered the data."),
@@ -693,7 +687,7 @@ def correct_payment(
         raise InvalidInput(fields=errors)
     if original.status != PaymentStatus.REVIEWED or original.entry_kind == EntryKind.REVERSAL:
         raise Conflict(_("Only a reviewed payment can be corrected."))
-    require_office_staff(actor, original.office, BOOKING_STAFF, _("correct payments"))
+    policy.require(actor, policy.BOOKKEEPING, _("correct payments"), office=original.office)
     today = timezone.localdate()
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=original.pk)
@@ -878,7 +872,7 @@ def request_refund(
         value = Decimal("0")
     if errors:
         raise InvalidInput(fields=errors)
-    require_office_staff(actor, payment.office, BOOKING_STAFF | REVIEW_STAFF, _("request refunds"))
+    policy.require(actor, policy.BOOKKEEPING, _("request refunds"), office=payment.office)
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.reviewed_at is None or locked.entry_kind == EntryKind.REVERSAL:
@@ -945,7 +939,7 @@ def return_remittance(
         errors["remitted_on"] = _("A date in the future is not possible.")
     if errors:
         raise InvalidInput(fields=errors)
-    require_office_staff(actor, office, BOOKING_STAFF, _("return remittances"))
+    policy.require(actor, policy.BOOKKEEPING, _("return remittances"), office=office)
     with transaction.atomic():
         refund = Refund.objects.create(
             office=office,
@@ -985,7 +979,7 @@ def return_remittance(
 
 def decide_refund(refund: Refund, *, approve: bool, actor: User) -> Refund:
     """Approve or reject a refund; never by the person who asked for it."""
-    require_office_staff(actor, refund.office, REVIEW_STAFF, _("decide refunds"))
+    policy.require(actor, policy.REVIEWING, _("decide refunds"), office=refund.office)
     if refund.requested_by_id == actor.pk:
         raise NotAllowed(
             _("A refund is approved by someone other than the person who asked for it."),
@@ -1035,7 +1029,7 @@ def decide_refund(refund: Refund, *, approve: bool, actor: User) -> Refund:
 
 def submit_day(*, office: Organisation, day: dt.date, actor: User) -> DaySubmission:
     """Send the office's data of a booking day to the fee office, once it is all reviewed."""
-    require_office_staff(actor, office, BOOKING_STAFF, _("send the day's data"))
+    policy.require(actor, policy.BOOKKEEPING, _("send the day's data"), office=office)
     today = timezone.localdate()
     if day > today:
         raise InvalidInput(fields={"day": _("A day in the future cannot be sent.")})
@@ -1087,7 +1081,7 @@ def submit_day(*, office: Organisation, day: dt.date, actor: User) -> DaySubmiss
 
 def excuse_late_submission(submission: DaySubmission, *, reason: str, actor: User) -> DaySubmission:
     """The fee office accepts a reason for the delay (the fine is for delay 无故, unjustified)."""
-    require_fee_office(actor, _("excuse a late submission"))
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("excuse a late submission"))
     text = (reason or "").strip()
     if not text:
         raise InvalidInput(fields={"reason": _("Give the reason accepted for the delay.")})

@@ -4,86 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
-from django.urls import path, reverse
-from django.utils.http import urlencode
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from ipdesk.accounts.models import Role
-from ipdesk.accounts.permissions import role_permission
-from ipdesk.core.api import optional_int
+from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.identifiers import validate_mobile
-from ipdesk.receipts import documents
-from ipdesk.receipts.api import CODE_RE, NUMBER_RE
+from ipdesk.core.rest import optional_int
+from ipdesk.receipts.codes import CODE_RE, NUMBER_RE
 from ipdesk.receipts.models import Receipt
 from ipdesk.receipts.selectors import readable_receipts
 
-from . import codes, selectors, services
+from . import selectors, services
 from .models import WalletClient
-
-FORMATS = ("pdf", "ofd", "xml")
-PICKUP_NOT_FOUND = _("No receipt matches this pickup code and receipt number.")
-
-
-# --- rate limits -----------------------------------------------------------------------------
-
-
-class _SettingRateThrottle(SimpleRateThrottle):
-    """A throttle whose rate is read from a setting when the request comes."""
-
-    setting = ""
-
-    def get_rate(self) -> str:
-        return str(getattr(settings, self.setting))
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-
-class SendThrottle(_SettingRateThrottle):
-    """Send-to-e-mail: per user (``IPDESK_SEND_RATE``)."""
-
-    scope = "receipt-send"
-    setting = "IPDESK_SEND_RATE"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
-
-
-class PickupThrottle(_SettingRateThrottle):
-    """Pickup by code, by API and by page: per client address (``IPDESK_PICKUP_RATE``)."""
-
-    scope = "pickup"
-    setting = "IPDESK_PICKUP_RATE"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    @classmethod
-    def allows(cls, request: Any) -> bool:
-        return cls().allow_request(request, None)
-
-
-class BindingThrottle(_SettingRateThrottle):
-    """Binding attempts: per wallet app (``IPDESK_WALLET_BINDING_RATE``)."""
-
-    scope = "wallet-binding"
-    setting = "IPDESK_WALLET_BINDING_RATE"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
-
+from .pickup import FORMATS, download, parse_pickup, picked_up, pickup_links
+from .throttles import BindingThrottle, PickupThrottle, SendThrottle
 
 # --- send to e-mail --------------------------------------------------------------------------
 
@@ -123,48 +65,6 @@ class SendReceiptApi(APIView):
 
 
 # --- pickup by code --------------------------------------------------------------------------
-
-
-def parse_pickup(params: Any) -> tuple[str, int, str]:
-    """Pickup code, receipt number and the wanted format; every error names its field."""
-    errors: dict[str, Any] = {}
-    code = codes.normalise(params.get("code") or "")
-    number = (params.get("number") or "").strip()
-    fmt = (params.get("format") or "").strip().lower()
-    if not codes.well_formed(code):
-        errors["code"] = _("The pickup code (取票码) is %(length)s letters and digits.") % {
-            "length": codes.CODE_LENGTH
-        }
-    if not NUMBER_RE.match(number) or int(number) == 0:
-        errors["number"] = _("The receipt number (票据号码) is up to 10 digits.")
-    if fmt and fmt not in FORMATS:
-        errors["format"] = _("The format is one of: %(formats)s.") % {"formats": ", ".join(FORMATS)}
-    if errors:
-        raise InvalidInput(fields=errors)
-    return code, int(number), fmt
-
-
-def picked_up(code: str, number: int) -> Receipt:
-    receipt = selectors.pickup_receipt(code, number)
-    if receipt is None:
-        raise NotFound(PICKUP_NOT_FOUND)
-    return receipt
-
-
-def download(receipt: Receipt, fmt: str) -> HttpResponse:
-    response = HttpResponse(
-        documents.render(receipt, fmt), content_type=documents.CONTENT_TYPES[fmt]
-    )
-    response["Content-Disposition"] = f'attachment; filename="{documents.filename(receipt, fmt)}"'
-    return response
-
-
-def pickup_links(code: str, receipt: Receipt) -> dict[str, str]:
-    base = reverse("delivery:pickup-download")
-    return {
-        fmt: f"{base}?{urlencode({'code': code, 'number': receipt.number_text, 'format': fmt})}"
-        for fmt in FORMATS
-    }
 
 
 class PickupApi(APIView):
@@ -296,7 +196,7 @@ class WalletDocumentApi(APIView):
 class MyBindingsApi(APIView):
     """The payer's own wallet bindings."""
 
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
@@ -305,7 +205,7 @@ class MyBindingsApi(APIView):
 
 
 class MyBindingApi(APIView):
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, binding_id: int) -> Response:
@@ -319,7 +219,7 @@ class MyBindingApi(APIView):
 class StartBindingApi(APIView):
     """The payer asks for a binding code to give a wallet app (shown once)."""
 
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(request=None, responses={201: dict})
     def post(self, request: Request) -> Response:

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 
 from ipdesk.core.errors import DomainError
 
-from .api import PickupThrottle, download, parse_pickup, picked_up, pickup_links
+from .pickup import download, parse_pickup, picked_up, pickup_links
+from .throttles import PickupThrottle
 
 
 def _refused(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:

@@ -19,12 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind
-from ipdesk.accounts.services import oversees_all_offices
-from ipdesk.collection.api import visible_office
-from ipdesk.core.api import optional_int
-from ipdesk.core.errors import InvalidInput, NotAllowed, NotFound
+from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
+from ipdesk.core.rest import optional_int
 
 from . import reports, selectors, services
 from .models import MonthlyStatement, Remittance
@@ -36,10 +35,12 @@ MONTH_PARAMETER = OpenApiParameter("month", str, required=True, description="YYY
 
 def _office(request: Request, code: str, field: str | None = None) -> Organisation:
     """The agency office with ``code``; unknown or not visible → 404 (or a field error)."""
-    office = Organisation.objects.filter(
-        code=(code or "").strip().upper(), kind=OrganisationKind.AGENCY_OFFICE
-    ).first()
-    if office is None or not visible_office(request.user, office):
+    office = (
+        policy.visible_offices(request.user)
+        .filter(code=(code or "").strip().upper(), kind=OrganisationKind.AGENCY_OFFICE)
+        .first()
+    )
+    if office is None:
         if field:
             raise InvalidInput(fields={field: _("No agency office has this code.")})
         raise NotFound()
@@ -47,13 +48,12 @@ def _office(request: Request, code: str, field: str | None = None) -> Organisati
 
 
 def _require_oversight(request: Request) -> None:
-    if not oversees_all_offices(request.user):
-        raise NotAllowed(_("Only the fee office sees every office's figures."))
+    policy.require(request.user, policy.FEE_OFFICE_OVERSIGHT)
 
 
 def _statement(request: Request, pk: int) -> MonthlyStatement:
     statement = selectors.statement(pk)
-    if statement is None or not visible_office(request.user, statement.office):
+    if statement is None or not policy.can_see_office(request.user, statement.office):
         raise NotFound()
     return statement
 
@@ -126,9 +126,7 @@ class StatementsView(APIView):
         responses={200: dict},
     )
     def get(self, request: Request) -> Response:
-        statements = MonthlyStatement.objects.select_related("office").order_by(
-            "office__code", "-month", "-revision"
-        )
+        statements = selectors.visible_statements(request.user)
         if request.query_params.get("month"):
             statements = statements.filter(
                 month=services.parse_month(request.query_params["month"])
@@ -137,8 +135,7 @@ class StatementsView(APIView):
             statements = statements.filter(
                 office=_office(request, request.query_params["office"], "office")
             )
-        visible = [s for s in statements[:1000] if visible_office(request.user, s.office)]
-        return Response({"statements": [statement_body(s) for s in visible]})
+        return Response({"statements": [statement_body(s) for s in statements[:1000]]})
 
     @extend_schema(
         summary="Issue an office's statement of a month", request=IssueIn, responses={201: dict}

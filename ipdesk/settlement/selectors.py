@@ -12,6 +12,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.collection import selectors as collection
 from ipdesk.collection.models import JournalLine, LedgerAccount, PaymentLine, Refund, RefundStatus
@@ -101,6 +102,15 @@ def fee_refunds(office: Organisation, first: dt.date, last: dt.date) -> QuerySet
 
 def statements_of(office: Organisation) -> QuerySet[MonthlyStatement]:
     return MonthlyStatement.objects.filter(office=office).order_by("-month", "-revision")
+
+
+def visible_statements(user: Any) -> QuerySet[MonthlyStatement]:
+    """Statements ``user`` may see (access policy), by office code, newest month first."""
+    return (
+        MonthlyStatement.objects.filter(policy.office_filter(user))
+        .select_related("office")
+        .order_by("office__code", "-month", "-revision")
+    )
 
 
 def statement(pk: int) -> MonthlyStatement | None:

@@ -28,8 +28,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
-from ipdesk.accounts.services import require_fee_office, require_office_staff
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import Organisation, OrganisationKind, User
 from ipdesk.audit.services import record_event
 from ipdesk.collection.models import LedgerAccount
 from ipdesk.collection.services import post_journal
@@ -50,11 +50,10 @@ REMIT_DAYS = 7  # 壹周: seven calendar days after acceptance
 CORRECTION_WORKING_DAYS = 3  # 三日内: three working days after the dispute
 DEDUCTION_RATE = Decimal("0.20")  # 扣除代办处当年的20%
 
-OFFICE_STAFF = {Role.COLLECTOR, Role.REVIEWER, Role.ADMIN}
 REMITTABLE = {StatementStatus.CONFIRMED, StatementStatus.REMITTED_PARTIALLY}
 
 
-# --- who may do what -------------------------------------------------------------------
+# --- amounts -------------------------------------------------------------------------
 
 
 def _positive_amount(
@@ -145,7 +144,7 @@ def _issue(office: Organisation, month: dt.date, actor: User | None) -> MonthlyS
 
 def issue_statement(office: Organisation, month: str | dt.date, actor: User) -> MonthlyStatement:
     """Issue the office's first statement of ``month``; refused if one exists."""
-    require_fee_office(actor, _("issue statements"))
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("issue statements"))
     first = parse_month(month)
     check_month_closed(first)
     return _issue(office, first, actor)
@@ -160,7 +159,7 @@ def close_month(
     ``actor`` None is the operator's command line (recorded as the system).
     """
     if actor is not None:
-        require_fee_office(actor, _("issue statements"))
+        policy.require(actor, policy.FEE_OFFICE_CLERK, _("issue statements"))
     first = parse_month(month)
     check_month_closed(first)
     out: list[tuple[Organisation, MonthlyStatement | None]] = []
@@ -180,7 +179,7 @@ def _locked(statement: MonthlyStatement) -> MonthlyStatement:
 
 def confirm_statement(statement: MonthlyStatement, *, actor: User) -> MonthlyStatement:
     """The office accepts the statement; the remit deadline starts (7 calendar days)."""
-    require_office_staff(actor, statement.office, OFFICE_STAFF, _("confirm statements"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("confirm statements"), office=statement.office)
     with transaction.atomic():
         locked = _locked(statement)
         if locked.status != StatementStatus.ISSUED:
@@ -214,7 +213,7 @@ def dispute_statement(
     statement: MonthlyStatement, *, differences: str, actor: User
 ) -> MonthlyStatement:
     """The office reports that the statement is wrong; a corrected one is due in 3 working days."""
-    require_office_staff(actor, statement.office, OFFICE_STAFF, _("dispute statements"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("dispute statements"), office=statement.office)
     text = (differences or "").strip()
     if not text:
         raise InvalidInput(
@@ -243,7 +242,7 @@ def dispute_statement(
 
 def issue_corrected_statement(statement: MonthlyStatement, *, actor: User) -> MonthlyStatement:
     """A new revision, recomputed from the entries as they stand now, superseding ``statement``."""
-    require_fee_office(actor, _("issue statements"))
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("issue statements"))
     with transaction.atomic():
         locked = _locked(statement)
         if locked.status != StatementStatus.DISPUTED:
@@ -281,7 +280,7 @@ def record_remittance(
     actor: User,
 ) -> Remittance:
     """The office records a transfer against an accepted statement."""
-    require_office_staff(actor, statement.office, OFFICE_STAFF, _("record remittances"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("record remittances"), office=statement.office)
     errors: dict[str, Any] = {}
     reference = (bank_reference or "").strip()
     if not reference:
@@ -377,7 +376,7 @@ def declare_interest(
     actor: User,
 ) -> InterestDeclaration:
     """Interest of the office's fee account for a month, handed over in full with its reason."""
-    require_office_staff(actor, office, OFFICE_STAFF, _("declare interest"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("declare interest"), office=office)
     errors: dict[str, Any] = {}
     first: dt.date | None = None
     try:
@@ -457,7 +456,7 @@ def decide_deduction(
     actor: User,
 ) -> PenaltyDecision:
     """The fee office deducts 20 % for fees misappropriated or withheld (挪用、滞留)."""
-    require_fee_office(actor, _("decide penalties"))
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("decide penalties"))
     errors: dict[str, Any] = {}
     ref = (reference or "").strip()
     if not ref:

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from ipdesk.core.api import require_date
 from ipdesk.core.errors import NotFound
 from ipdesk.core.money import money_str
+from ipdesk.core.rest import require_date
 
 from . import selectors
 from .models import PatentKind
