@@ -36,8 +36,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Services and selectors of every app, as modules (services.py) or packages (services/).
+TYPECHECKED := $(wildcard ipdesk/*/services.py ipdesk/*/services ipdesk/*/selectors.py ipdesk/*/selectors)
 typecheck: install
-	$(BIN)/mypy ipdesk/*/services.py ipdesk/*/selectors.py
+	$(BIN)/mypy $(TYPECHECKED)
 
 check: lint typecheck test
 
