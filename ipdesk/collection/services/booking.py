@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,6 +30,7 @@ from ipdesk.tariff import selectors as tariff_selectors
 from ipdesk.tariff.services import QuoteRequest, quote_fees
 
 from ..models import Channel, PayerKind, Payment, PaymentLine, PaymentStatus, Volume, VolumeStatus
+from ..signals import payment_reviewed
 from .ledger import post_payment
 from .payment_dates import ChannelDates, determine_payment_date, is_booked_late
 from .roles import BOOKING_STAFF
@@ -255,6 +257,9 @@ def book_payment(
         )
         if reviewed:
             post_payment(payment)
+            transaction.on_commit(
+                partial(payment_reviewed.send, sender=Payment, payment_id=payment.pk)
+            )
     return payment
 
 

@@ -6,12 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import transaction
-
 from ipdesk.accounts.models import Organisation
 
 from ..models import Channel, JournalEntry, JournalLine, LedgerAccount, Payment, Refund
-from ..signals import payment_reviewed
 
 
 def post_journal(
@@ -39,6 +36,7 @@ def post_journal(
 
 
 def post_payment(payment: Payment) -> None:
+    """Post a reviewed payment (or reversal): its money against fees payable to the office."""
     money = LedgerAccount.CASH if payment.channel == Channel.COUNTER else LedgerAccount.BANK
     amount = abs(payment.total)
     # Dated on its bookkeeping day, not the review day, so that the ledger, the daily
@@ -55,5 +53,3 @@ def post_payment(payment: Payment) -> None:
         lines=lines,
         payment=payment,
     )
-    payment_id = payment.pk
-    transaction.on_commit(lambda: payment_reviewed.send(sender=Payment, payment_id=payment_id))

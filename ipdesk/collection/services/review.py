@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +14,7 @@ from ipdesk.audit.services import record_event
 from ipdesk.core.errors import Conflict, InvalidInput, NotAllowed
 
 from ..models import EntryKind, Payment, PaymentStatus, Volume, VolumeStatus
+from ..signals import payment_reviewed
 from .booking import BookingData, book_payment
 from .ledger import post_payment
 from .refunds import check_refunds_carried
@@ -68,6 +71,7 @@ def review_payment(payment: Payment, *, actor: User, approve_overrides: bool = F
             obj=locked,
             payload={"overrides_approved": overridden.count() if approve_overrides else 0},
         )
+        transaction.on_commit(partial(payment_reviewed.send, sender=Payment, payment_id=locked.pk))
         _finish_volume_if_done(locked.volume, actor)
     return locked
 
