@@ -23,6 +23,7 @@ from ipdesk.core.money import money_str
 from ipdesk.core.services import request_fingerprint, run_idempotent
 
 from . import selectors, services
+from .channels import CHANNELS
 from .models import (
     Channel,
     CorrectionCause,
@@ -227,7 +228,7 @@ class PaymentsView(APIView):
         def produce() -> tuple[int, Any]:
             volume = services.open_volume(
                 office=office,
-                kind=services.CHANNEL_VOLUME[channel],
+                kind=CHANNELS[channel].volume,
                 day=timezone.localdate(),
                 actor=request.user,
             )

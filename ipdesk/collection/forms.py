@@ -24,22 +24,10 @@ from ipdesk.tariff.models import FeeType
 from ipdesk.tariff.services import QuoteRequest, quote_fees
 
 from . import services
+from .channels import CHANNELS, DATE_FIELDS
 from .models import Channel, PayerKind, Payment
 
-# The channel dates each channel asks for, in the order they are typed.
-CHANNEL_DATES: dict[str, tuple[str, ...]] = {
-    Channel.COUNTER: ("received_on",),
-    Channel.POST: ("received_on", "postmarked_on", "second_postmarked_on"),
-    Channel.BANK: ("received_on", "remitted_on", "info_complete_on"),
-    Channel.ONLINE: ("received_on", "remitted_on"),
-}
-ALL_DATES = (
-    "received_on",
-    "remitted_on",
-    "postmarked_on",
-    "info_complete_on",
-    "second_postmarked_on",
-)
+ALL_DATES = DATE_FIELDS
 # Fields of every line that belong to the application rather than to one fee.
 SHARED_LINE_FIELDS = ("reduction", "filing_date", "grant_date")
 MAX_LINES = 50
@@ -159,7 +147,7 @@ class BookingForm(forms.Form):
         field.choices = [(c, label) for c, label in Channel.choices if c in self.channels]
         if len(self.channels) == 1:
             field.widget = forms.HiddenInput()
-        wanted = {name for c in self.channels for name in CHANNEL_DATES.get(c, ())}
+        wanted = {name for c in self.channels if c in CHANNELS for name in CHANNELS[c].dates}
         for name in ALL_DATES:
             if name not in wanted:
                 del self.fields[name]

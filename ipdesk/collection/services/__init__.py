@@ -22,13 +22,11 @@ from .refunds import decide_refund, refundable, request_refund, return_remittanc
 from .review import reenter_payment, review_payment, review_volume, send_back
 from .roles import BOOKING_STAFF, REVIEW_STAFF
 from .submissions import excuse_late_submission, submit_day
-from .volumes import CHANNEL_VOLUME, VOLUME_CHANNELS, close_volume, open_volume
+from .volumes import close_volume, open_volume
 
 __all__ = [
     "BOOKING_STAFF",
-    "CHANNEL_VOLUME",
     "REVIEW_STAFF",
-    "VOLUME_CHANNELS",
     "BookingData",
     "ChannelDates",
     "LineData",

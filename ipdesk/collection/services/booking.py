@@ -29,12 +29,12 @@ from ipdesk.core.money import to_money
 from ipdesk.tariff import selectors as tariff_selectors
 from ipdesk.tariff.services import QuoteRequest, quote_fees
 
-from ..models import Channel, PayerKind, Payment, PaymentLine, PaymentStatus, Volume, VolumeStatus
+from ..channels import CHANNELS, channels_taken_by, unknown_channel
+from ..models import PayerKind, Payment, PaymentLine, PaymentStatus, Volume, VolumeStatus
 from ..signals import payment_reviewed
 from .ledger import post_payment
 from .payment_dates import ChannelDates, determine_payment_date, is_booked_late
 from .roles import BOOKING_STAFF
-from .volumes import VOLUME_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -177,12 +177,10 @@ def book_payment(
     """Enter one payment into an open volume (online payments arrive already verified)."""
     errors: dict[str, Any] = {}
     office = volume.office
-    if data.channel not in Channel.values:
-        raise InvalidInput(
-            fields={"channel": _("Unknown channel; use counter, post, bank or online.")}
-        )
+    if data.channel not in CHANNELS:
+        raise unknown_channel()
     require_office_staff(actor, office, BOOKING_STAFF, _("book payments"))
-    if data.channel not in VOLUME_CHANNELS[volume.kind]:
+    if data.channel not in channels_taken_by(volume.kind):
         errors["channel"] = _("A %(kind)s volume does not take %(channel)s payments.") % {
             "kind": volume.get_kind_display(),
             "channel": data.channel,

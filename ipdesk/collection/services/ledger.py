@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from ipdesk.accounts.models import Organisation
 
-from ..models import Channel, JournalEntry, JournalLine, LedgerAccount, Payment, Refund
+from ..channels import CHANNELS
+from ..models import JournalEntry, JournalLine, LedgerAccount, Payment, Refund
 
 
 def post_journal(
@@ -37,7 +38,7 @@ def post_journal(
 
 def post_payment(payment: Payment) -> None:
     """Post a reviewed payment (or reversal): its money against fees payable to the office."""
-    money = LedgerAccount.CASH if payment.channel == Channel.COUNTER else LedgerAccount.BANK
+    money = CHANNELS[payment.channel].money_account
     amount = abs(payment.total)
     # Dated on its bookkeeping day, not the review day, so that the ledger, the daily
     # reports and the monthly statement all count an entry in the same day and month.

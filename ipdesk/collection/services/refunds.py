@@ -18,8 +18,8 @@ from ipdesk.audit.services import record_event
 from ipdesk.core.errors import Conflict, InvalidInput, NotAllowed
 from ipdesk.core.money import to_money
 
+from ..channels import CHANNELS
 from ..models import (
-    Channel,
     EntryKind,
     LedgerAccount,
     Payment,
@@ -132,7 +132,7 @@ def return_remittance(
     postmark is the payment date.
     """
     errors: dict[str, Any] = {}
-    if channel not in (Channel.POST, Channel.BANK):
+    if not (channel in CHANNELS and CHANNELS[channel].remittance):
         errors["channel"] = _("Only post and bank remittances are returned.")
     if not payer_name.strip():
         errors["payer_name"] = _("The payer's name is required.")

@@ -14,25 +14,8 @@ from ipdesk.accounts.services import require_office_staff
 from ipdesk.audit.services import record_event
 from ipdesk.core.errors import Conflict, InvalidInput
 
-from ..models import Channel, Volume, VolumeKind, VolumeStatus
+from ..models import Volume, VolumeKind, VolumeStatus
 from .roles import BOOKING_STAFF
-
-# Which volumes take which channel's payments.
-VOLUME_CHANNELS: dict[str, set[str]] = {
-    VolumeKind.COUNTER: {Channel.COUNTER},
-    VolumeKind.POST: {Channel.POST},
-    VolumeKind.BANK: {Channel.BANK},
-    VolumeKind.ONLINE: {Channel.ONLINE},
-    VolumeKind.TRANSFER: {Channel.BANK, Channel.POST},
-    VolumeKind.MONTH_END: {Channel.BANK, Channel.POST, Channel.COUNTER},
-    VolumeKind.CORRECTION: set(),
-}
-CHANNEL_VOLUME = {
-    Channel.COUNTER: VolumeKind.COUNTER,
-    Channel.POST: VolumeKind.POST,
-    Channel.BANK: VolumeKind.BANK,
-    Channel.ONLINE: VolumeKind.ONLINE,
-}
 
 
 def open_volume(*, office: Organisation, kind: str, day: dt.date, actor: User) -> Volume:
