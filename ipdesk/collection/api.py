@@ -21,6 +21,7 @@ from ipdesk.core.api import optional_int, require_date
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
 from ipdesk.core.services import request_fingerprint, run_idempotent
+from ipdesk.tariff.models import Reduction
 
 from . import selectors, services
 from .channels import CHANNELS
@@ -81,7 +82,7 @@ class LineIn(serializers.Serializer):
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=999)
     claims = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
     pages = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
-    reduction = serializers.ChoiceField(choices=[0, 70, 85], required=False, default=0)
+    reduction = serializers.ChoiceField(choices=Reduction.values, required=False, default=0)
     filing_date = serializers.DateField(required=False)
     grant_date = serializers.DateField(required=False)
     override_reason = serializers.CharField(

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from ipdesk.core.errors import DomainError, InvalidInput
 from ipdesk.core.identifiers import parse_application_number
 from ipdesk.tariff import selectors as tariff_selectors
-from ipdesk.tariff.models import FeeType
+from ipdesk.tariff.models import FeeType, Reduction
 from ipdesk.tariff.services import QuoteRequest, quote_fees
 
 from . import services
@@ -103,11 +103,7 @@ class BookingForm(forms.Form):
         label=_("Fee reduction"),
         coerce=int,
         initial=0,
-        choices=[
-            (0, _("none")),
-            (85, _("85 per cent off (one qualifying applicant)")),
-            (70, _("70 per cent off (joint applicants)")),
-        ],
+        choices=Reduction.choices,
     )
     filing_date = forms.DateField(label=_("Filing date"), required=False, widget=DateInput())
     grant_date = forms.DateField(label=_("Grant date"), required=False, widget=DateInput())

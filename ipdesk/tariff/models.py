@@ -21,6 +21,17 @@ class PatentKind(models.TextChoices):
     DESIGN = "design", _("design")
 
 
+class Reduction(models.IntegerChoices):
+    """Fee reduction (费减): the per cent taken off reducible fees, by the payer's status.
+
+    The one list of reductions: the calculator, the API and every form offer these.
+    """
+
+    NONE = 0, _("none")
+    ONE_APPLICANT = 85, _("85 per cent off (one qualifying applicant)")
+    JOINT_APPLICANTS = 70, _("70 per cent off (joint applicants)")
+
+
 class QuantityBasis(models.TextChoices):
     """How the number of units of a fee is found."""
 

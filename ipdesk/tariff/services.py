@@ -32,9 +32,8 @@ from ipdesk.core.errors import InvalidInput
 from ipdesk.core.money import money_str, round_money, to_money
 
 from . import selectors
-from .models import FeeRate, FeeType, PatentKind, QuantityBasis, ScheduleVersion
+from .models import FeeRate, FeeType, PatentKind, QuantityBasis, Reduction, ScheduleVersion
 
-REDUCTIONS = (0, 70, 85)
 # Late-charge percentage by the month of delay in which the payment falls (§4).
 LATE_CHARGE_BY_MONTH = {1: 0, 2: 5, 3: 10, 4: 15, 5: 20, 6: 25}
 MAX_COUNT = 999
@@ -128,8 +127,10 @@ def _check_request(req: QuoteRequest) -> tuple[FeeType, ScheduleVersion, dt.date
     fee = selectors.fee_type(req.fee_code)
     if fee is None:
         errors["fee_code"] = _("Unknown fee code %(code)s.") % {"code": req.fee_code}
-    if req.reduction not in REDUCTIONS:
-        errors["reduction"] = _("Fee reduction is 0, 70 or 85 (per cent off).")
+    if req.reduction not in Reduction.values:
+        errors["reduction"] = _("Fee reduction is one of %(choices)s (per cent off).") % {
+            "choices": ", ".join(str(value) for value in sorted(Reduction.values))
+        }
     if req.filing_date and req.filing_date > paid_on:
         errors["filing_date"] = _("The filing date is after the payment date.")
     if req.grant_date and req.filing_date and req.grant_date < req.filing_date:
