@@ -24,13 +24,13 @@ from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.identifiers import validate_mobile
 from ipdesk.receipts import documents
 from ipdesk.receipts.api import CODE_RE, NUMBER_RE
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import Receipt
 from ipdesk.receipts.selectors import readable_receipts
 
 from . import codes, selectors, services
 from .models import WalletClient
 
-FORMATS = ("pdf", "ofd", "xml")
 PICKUP_NOT_FOUND = _("No receipt matches this pickup code and receipt number.")
 
 
@@ -151,14 +151,6 @@ def picked_up(code: str, number: int) -> Receipt:
     return receipt
 
 
-def download(receipt: Receipt, fmt: str) -> HttpResponse:
-    response = HttpResponse(
-        documents.render(receipt, fmt), content_type=documents.CONTENT_TYPES[fmt]
-    )
-    response["Content-Disposition"] = f'attachment; filename="{documents.filename(receipt, fmt)}"'
-    return response
-
-
 def pickup_links(code: str, receipt: Receipt) -> dict[str, str]:
     base = reverse("delivery:pickup-download")
     return {
@@ -187,7 +179,7 @@ class PickupApi(APIView):
         code, number, fmt = parse_pickup(request.query_params)
         receipt = picked_up(code, number)
         if fmt:
-            return download(receipt, fmt)
+            return documents.download(receipt, fmt)
         return Response(
             {**selectors.receipt_item(receipt), "documents": pickup_links(code, receipt)}
         )
@@ -290,7 +282,7 @@ class WalletDocumentApi(APIView):
             )
         if receipt is None:
             raise NotFound(_("No such receipt, or no payer has shared it with your wallet app."))
-        return download(receipt, self.fmt)
+        return documents.download(receipt, self.fmt)
 
 
 class MyBindingsApi(APIView):
