@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role
 from ipdesk.accounts.services import oversees_all_offices
-from ipdesk.core.api import optional_int, require_date
+from ipdesk.core.api import require_date
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
 from ipdesk.core.services import request_fingerprint, run_idempotent
@@ -28,7 +28,6 @@ from .channels import CHANNELS
 from .models import (
     Channel,
     CorrectionCause,
-    DaySubmission,
     PayerKind,
     Payment,
     Refund,
@@ -498,73 +497,6 @@ class DailyReportView(APIView):
         )
 
 
-class DaySubmissionIn(serializers.Serializer):
-    day = serializers.DateField()
-
-
-class ExcuseIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, allow_blank=True)
-
-
-def submission_body(submission: DaySubmission) -> dict[str, Any]:
-    return {
-        "id": submission.pk,
-        "office": submission.office.code,
-        "day": submission.day.isoformat(),
-        "due_on": submission.due_on.isoformat(),
-        "submitted_on": submission.submitted_on.isoformat(),
-        "entries": submission.entries,
-        "total": money_str(submission.total),
-        "late_working_days": submission.late_working_days,
-        "excuse": submission.excuse,
-    }
-
-
-class DaySubmissionsView(APIView):
-    @extend_schema(
-        summary="The office's days sent to the fee office (报送) in a year",
-        parameters=[OpenApiParameter("year", int)],
-        responses={200: dict},
-    )
-    def get(self, request: Request, code: str) -> Response:
-        office = _office_for(request, code)
-        year = optional_int(request.query_params, "year", low=0, high=9999)
-        rows = selectors.submissions_of(office, year or timezone.localdate().year)
-        return Response({"submissions": [submission_body(s) for s in rows]})
-
-    @extend_schema(
-        summary="Send a booking day's data and receipts to the fee office",
-        request=DaySubmissionIn,
-        responses={201: dict},
-    )
-    def post(self, request: Request, code: str) -> Response:
-        office = _office_for(request, code)
-        data = DaySubmissionIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        submission = services.submit_day(
-            office=office, day=data.validated_data["day"], actor=request.user
-        )
-        return Response(submission_body(submission), status=201)
-
-
-class ExcuseDelayView(APIView):
-    @extend_schema(
-        summary="The fee office accepts a reason for a late day",
-        request=ExcuseIn,
-        responses={200: dict},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        submission = selectors.submission(pk)
-        if submission is None or not visible_office(request.user, submission.office):
-            raise NotFound()
-        data = ExcuseIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        excused = services.excuse_late_submission(
-            submission, reason=data.validated_data["reason"], actor=request.user
-        )
-        return Response(submission_body(excused))
-
-
 class RefundApproveView(RefundDecisionView):
     approve = True
 
@@ -591,8 +523,4 @@ urlpatterns = [
     path("volumes/<int:pk>/close", VolumeCloseView.as_view(), name="volume-close"),
     path("volumes/<int:pk>/review", VolumeReviewView.as_view(), name="volume-review"),
     path("offices/<str:code>/daily-report", DailyReportView.as_view(), name="daily-report"),
-    path(
-        "offices/<str:code>/day-submissions", DaySubmissionsView.as_view(), name="day-submissions"
-    ),
-    path("day-submissions/<int:pk>/excuse", ExcuseDelayView.as_view(), name="day-excuse"),
 ]

@@ -36,8 +36,6 @@ from ipdesk.accounts.services import (
     oversees_all_offices,
     record_access_denied,
 )
-from ipdesk.collection import selectors as collection_selectors
-from ipdesk.collection import services as collection_services
 from ipdesk.collection.forms import DayForm
 from ipdesk.collection.models import Channel
 from ipdesk.core.errors import DomainError
@@ -483,7 +481,7 @@ def days(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             day = form.cleaned_data["day"]
             try:
-                sent = collection_services.submit_day(office=office, day=day, actor=_actor(request))
+                sent = services.submit_day(office=office, day=day, actor=_actor(request))
             except DomainError as exc:
                 show_service_errors(exc, form)
             else:
@@ -509,7 +507,7 @@ def days(request: HttpRequest) -> HttpResponse:
             "form": form,
             "year_form": year_form,
             "year": year,
-            "submissions": collection_selectors.submissions_of(office, year),
+            "submissions": selectors.submissions_of(office, year),
             "penalties": result,
             "penalty_rows": _penalty_rows(result),
             "penalties_error": error,
@@ -627,7 +625,7 @@ def _penalties_page(
 ) -> HttpResponse:
     clerk = getattr(request.user, "role", None) == Role.FEE_CLERK
     result, error = _penalties(office, year)
-    late = collection_selectors.submissions_of(office, year).filter(late_working_days__gt=0)
+    late = selectors.submissions_of(office, year).filter(late_working_days__gt=0)
     rows = []
     for submission in late:
         form = None
@@ -706,13 +704,13 @@ def deduction(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def excuse(request: HttpRequest, pk: int) -> HttpResponse:
     _require_fee_office(request)
-    submission = collection_selectors.submission(pk)
+    submission = selectors.submission(pk)
     if submission is None:
         raise Http404
     form = ExcuseForm(request.POST, auto_id=f"id_excuse_{submission.pk}_%s")
     if form.is_valid():
         try:
-            collection_services.excuse_late_submission(
+            services.excuse_late_submission(
                 submission, reason=form.cleaned_data["reason"], actor=_actor(request)
             )
         except DomainError as exc:

@@ -7,7 +7,6 @@
 - ``corrections``: reversal and replacement of a reviewed payment (更正);
 - ``refunds``: refunds (退款) and returned remittances;
 - ``ledger``: the office ledger's journal entries;
-- ``submissions``: the day's data sent to the fee office (报送);
 - ``roles``: the staff roles these services admit.
 
 Callers use the package (``from ipdesk.collection import services``); the names below are
@@ -21,7 +20,6 @@ from .payment_dates import ChannelDates, determine_payment_date, is_booked_late
 from .refunds import decide_refund, refundable, request_refund, return_remittance
 from .review import reenter_payment, review_payment, review_volume, send_back
 from .roles import BOOKING_STAFF, REVIEW_STAFF
-from .submissions import excuse_late_submission, submit_day
 from .volumes import close_volume, open_volume
 
 __all__ = [
@@ -36,7 +34,6 @@ __all__ = [
     "correct_payment",
     "decide_refund",
     "determine_payment_date",
-    "excuse_late_submission",
     "is_booked_late",
     "open_volume",
     "post_journal",
@@ -47,5 +44,4 @@ __all__ = [
     "review_payment",
     "review_volume",
     "send_back",
-    "submit_day",
 ]
