@@ -92,6 +92,11 @@ class Command(BaseCommand):
                     f"  {fee.code:<26} {rate.patent_kind:<14} {band:<8}"
                     f" {money_str(rate.amount):>10}{extra}"
                 )
+        bands = selectors.late_charge_bands(version)
+        self.stdout.write(
+            "  late charge by month of delay: "
+            + ", ".join(f"{band.month}: {band.percent} %" for band in bands)
+        )
 
     def _add_version(self, options: dict[str, Any]) -> None:
         try:
@@ -105,6 +110,7 @@ class Command(BaseCommand):
             source=str(data.get("source", "")),
             rates=data.get("rates", []),
             reduction_annual_years=data.get("reduction_annual_years"),
+            late_charges=data.get("late_charges"),
         )
         self.stdout.write(
             self.style.SUCCESS(f"schedule {version.name} in force from {version.valid_from}")
