@@ -59,8 +59,10 @@ lint: install
 lint-imports: install
 	$(BIN)/lint-imports
 
+# Services and selectors of every app, as modules (services.py) or packages (services/).
+TYPECHECKED := $(wildcard ipdesk/*/policy.py ipdesk/*/services.py ipdesk/*/services ipdesk/*/selectors.py ipdesk/*/selectors)
 typecheck: install
-	$(BIN)/mypy ipdesk/*/services.py ipdesk/*/selectors.py
+	$(BIN)/mypy $(TYPECHECKED)
 
 check: lint typecheck test
 

@@ -19,14 +19,15 @@ from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
-from ipdesk.core.rest import optional_int, require_date
+from ipdesk.core.rest import require_date
 from ipdesk.core.services import request_fingerprint, run_idempotent
+from ipdesk.tariff.models import Reduction
 
 from . import selectors, services
+from .channels import CHANNELS
 from .models import (
     Channel,
     CorrectionCause,
-    DaySubmission,
     PayerKind,
     Payment,
     Refund,
@@ -70,7 +71,7 @@ class LineIn(serializers.Serializer):
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=999)
     claims = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
     pages = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
-    reduction = serializers.ChoiceField(choices=[0, 70, 85], required=False, default=0)
+    reduction = serializers.ChoiceField(choices=Reduction.values, required=False, default=0)
     filing_date = serializers.DateField(required=False)
     grant_date = serializers.DateField(required=False)
     override_reason = serializers.CharField(
@@ -217,7 +218,7 @@ class PaymentsView(APIView):
         def produce() -> tuple[int, Any]:
             volume = services.open_volume(
                 office=office,
-                kind=services.CHANNEL_VOLUME[channel],
+                kind=CHANNELS[channel].volume,
                 day=timezone.localdate(),
                 actor=request.user,
             )
@@ -486,73 +487,6 @@ class DailyReportView(APIView):
         )
 
 
-class DaySubmissionIn(serializers.Serializer):
-    day = serializers.DateField()
-
-
-class ExcuseIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, allow_blank=True)
-
-
-def submission_body(submission: DaySubmission) -> dict[str, Any]:
-    return {
-        "id": submission.pk,
-        "office": submission.office.code,
-        "day": submission.day.isoformat(),
-        "due_on": submission.due_on.isoformat(),
-        "submitted_on": submission.submitted_on.isoformat(),
-        "entries": submission.entries,
-        "total": money_str(submission.total),
-        "late_working_days": submission.late_working_days,
-        "excuse": submission.excuse,
-    }
-
-
-class DaySubmissionsView(APIView):
-    @extend_schema(
-        summary="The office's days sent to the fee office (报送) in a year",
-        parameters=[OpenApiParameter("year", int)],
-        responses={200: dict},
-    )
-    def get(self, request: Request, code: str) -> Response:
-        office = _office_for(request, code)
-        year = optional_int(request.query_params, "year", low=0, high=9999)
-        rows = selectors.submissions_of(office, year or timezone.localdate().year)
-        return Response({"submissions": [submission_body(s) for s in rows]})
-
-    @extend_schema(
-        summary="Send a booking day's data and receipts to the fee office",
-        request=DaySubmissionIn,
-        responses={201: dict},
-    )
-    def post(self, request: Request, code: str) -> Response:
-        office = _office_for(request, code)
-        data = DaySubmissionIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        submission = services.submit_day(
-            office=office, day=data.validated_data["day"], actor=request.user
-        )
-        return Response(submission_body(submission), status=201)
-
-
-class ExcuseDelayView(APIView):
-    @extend_schema(
-        summary="The fee office accepts a reason for a late day",
-        request=ExcuseIn,
-        responses={200: dict},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        submission = selectors.submission(pk)
-        if submission is None or not policy.can_see_office(request.user, submission.office):
-            raise NotFound()
-        data = ExcuseIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        excused = services.excuse_late_submission(
-            submission, reason=data.validated_data["reason"], actor=request.user
-        )
-        return Response(submission_body(excused))
-
-
 class RefundApproveView(RefundDecisionView):
     approve = True
 
@@ -579,8 +513,4 @@ urlpatterns = [
     path("volumes/<int:pk>/close", VolumeCloseView.as_view(), name="volume-close"),
     path("volumes/<int:pk>/review", VolumeReviewView.as_view(), name="volume-review"),
     path("offices/<str:code>/daily-report", DailyReportView.as_view(), name="daily-report"),
-    path(
-        "offices/<str:code>/day-submissions", DaySubmissionsView.as_view(), name="day-submissions"
-    ),
-    path("day-submissions/<int:pk>/excuse", ExcuseDelayView.as_view(), name="day-excuse"),
 ]

@@ -31,6 +31,7 @@ from ipdesk.core.pages import choice_label, refusal_text
 from ipdesk.core.services import request_fingerprint, run_idempotent
 
 from . import selectors, services
+from .channels import CHANNELS, STAFF_VOLUMES, channels_taken_by
 from .forms import (
     BaseLineFormSet,
     BookingForm,
@@ -57,16 +58,10 @@ from .models import (
 ZERO = Decimal("0.00")
 # Volumes staff open and fill by hand; online payments come through the API, and correction
 # volumes are opened by the correction service itself.
-OPENABLE = (
-    VolumeKind.COUNTER,
-    VolumeKind.POST,
-    VolumeKind.BANK,
-    VolumeKind.TRANSFER,
-    VolumeKind.MONTH_END,
-)
+OPENABLE = STAFF_VOLUMES
 
 # A sent-back entry is typed again into today's volume of its channel.
-REENTRY_VOLUME = {str(channel): str(kind) for channel, kind in services.CHANNEL_VOLUME.items()}
+REENTRY_VOLUME = {channel: str(rule.volume) for channel, rule in CHANNELS.items()}
 
 
 # --- whose office ------------------------------------------------------------------------
@@ -104,8 +99,7 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _channels(volume: Volume) -> list[str]:
-    taken = services.VOLUME_CHANNELS.get(volume.kind, set())
-    return [c for c in Channel.values if c in taken]
+    return channels_taken_by(volume.kind)
 
 
 # --- today's volumes ---------------------------------------------------------------------

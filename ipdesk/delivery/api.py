@@ -18,13 +18,15 @@ from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.identifiers import validate_mobile
 from ipdesk.core.rest import optional_int
+from ipdesk.receipts import documents
 from ipdesk.receipts.codes import CODE_RE, NUMBER_RE
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import Receipt
 from ipdesk.receipts.selectors import readable_receipts
 
 from . import selectors, services
 from .models import WalletClient
-from .pickup import FORMATS, download, parse_pickup, picked_up, pickup_links
+from .pickup import parse_pickup, picked_up, pickup_links
 from .throttles import BindingThrottle, PickupThrottle, SendThrottle
 
 # --- send to e-mail --------------------------------------------------------------------------
@@ -87,7 +89,7 @@ class PickupApi(APIView):
         code, number, fmt = parse_pickup(request.query_params)
         receipt = picked_up(code, number)
         if fmt:
-            return download(receipt, fmt)
+            return documents.download(receipt, fmt)
         return Response(
             {**selectors.receipt_item(receipt), "documents": pickup_links(code, receipt)}
         )
@@ -190,7 +192,7 @@ class WalletDocumentApi(APIView):
             )
         if receipt is None:
             raise NotFound(_("No such receipt, or no payer has shared it with your wallet app."))
-        return download(receipt, self.fmt)
+        return documents.download(receipt, self.fmt)
 
 
 class MyBindingsApi(APIView):

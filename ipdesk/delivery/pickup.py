@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from ipdesk.core.errors import InvalidInput, NotFound
-from ipdesk.receipts import documents
 from ipdesk.receipts.codes import NUMBER_RE
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import Receipt
 
 from . import codes, selectors
 
-FORMATS = ("pdf", "ofd", "xml")
 PICKUP_NOT_FOUND = _("No receipt matches this pickup code and receipt number.")
 
 
@@ -45,14 +43,6 @@ def picked_up(code: str, number: int) -> Receipt:
     if receipt is None:
         raise NotFound(PICKUP_NOT_FOUND)
     return receipt
-
-
-def download(receipt: Receipt, fmt: str) -> HttpResponse:
-    response = HttpResponse(
-        documents.render(receipt, fmt), content_type=documents.CONTENT_TYPES[fmt]
-    )
-    response["Content-Disposition"] = f'attachment; filename="{documents.filename(receipt, fmt)}"'
-    return response
 
 
 def pickup_links(code: str, receipt: Receipt) -> dict[str, str]:

@@ -9,8 +9,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from ipdesk.core.errors import DomainError
+from ipdesk.receipts.documents import download
 
-from .pickup import download, parse_pickup, picked_up, pickup_links
+from .pickup import parse_pickup, picked_up, pickup_links
 from .throttles import PickupThrottle
 
 

@@ -22,11 +22,12 @@ from ipdesk.delivery import selectors as delivery_selectors
 from ipdesk.delivery import services as delivery_services
 from ipdesk.delivery.throttles import SendThrottle
 from ipdesk.receipts import documents
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import Receipt
 
 from . import selectors, services
 from .bundle import stream_bundle
-from .forms import FORMATS, ReceiptFilterForm, parse_formats
+from .forms import ReceiptFilterForm, parse_formats
 
 LOGIN = reverse_lazy("accounts:phone")
 
@@ -101,11 +102,7 @@ def receipt_file(request: HttpRequest, code: str, number: str, fmt: str) -> Http
     if fmt not in FORMATS:
         raise Http404()
     receipt = _receipt_or_404(request, code, number)
-    response = HttpResponse(
-        documents.render(receipt, fmt), content_type=documents.CONTENT_TYPES[fmt]
-    )
-    response["Content-Disposition"] = f'attachment; filename="{documents.filename(receipt, fmt)}"'
-    return response
+    return documents.download(receipt, fmt)
 
 
 @require_POST

@@ -24,6 +24,7 @@ from ipdesk.core.money import money_str
 from . import documents, selectors, services
 from .codes import CODE_RE, MAX_UPLOAD_BYTES, NUMBER_RE, parse_verification_query
 from .datafile import UnreadableDocument
+from .formats import FORMATS
 from .models import Receipt, ReversalReason
 from .signing import keyring
 from .throttles import VerifyThrottle
@@ -145,14 +146,7 @@ class ReceiptDocumentApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request: Request, code: str, number: str) -> HttpResponse:
-        receipt = _readable(request, code, number)
-        response = HttpResponse(
-            documents.render(receipt, self.fmt), content_type=documents.CONTENT_TYPES[self.fmt]
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="{documents.filename(receipt, self.fmt)}"'
-        )
-        return response
+        return documents.download(_readable(request, code, number), self.fmt)
 
 
 class ReverseSerializer(serializers.Serializer):
@@ -198,24 +192,17 @@ def public_keys(request: Any) -> JsonResponse:
     return JsonResponse(keyring().keys_document(), json_dumps_params={"ensure_ascii": False})
 
 
-class PdfApi(ReceiptDocumentApi):
-    fmt = "pdf"
-
-
-class OfdApi(ReceiptDocumentApi):
-    fmt = "ofd"
-
-
-class XmlApi(ReceiptDocumentApi):
-    fmt = "xml"
-
-
 urlpatterns = [
     path("verify", VerifyApi.as_view(), name="receipt-verify"),
     path("verify/file", VerifyFileApi.as_view(), name="receipt-verify-file"),
     path("receipts/<str:code>/<str:number>", ReceiptApi.as_view(), name="receipt-detail"),
-    path("receipts/<str:code>/<str:number>/pdf", PdfApi.as_view(), name="receipt-pdf"),
-    path("receipts/<str:code>/<str:number>/ofd", OfdApi.as_view(), name="receipt-ofd"),
-    path("receipts/<str:code>/<str:number>/xml", XmlApi.as_view(), name="receipt-xml"),
+    *[
+        path(
+            f"receipts/<str:code>/<str:number>/{fmt}",
+            ReceiptDocumentApi.as_view(fmt=fmt),
+            name=f"receipt-{fmt}",
+        )
+        for fmt in FORMATS
+    ],
     path("receipts/<str:code>/<str:number>/reverse", ReverseApi.as_view(), name="receipt-reverse"),
 ]

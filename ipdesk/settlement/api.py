@@ -1,5 +1,5 @@
 """Monthly settlement over the API: statements and their lifecycle, remittances, interest,
-penalties, the monthly reports and the national summary.
+penalties, the monthly reports, the national summary and the days' data sent (报送).
 
 Office staff see their own office; the fee office's clerks, auditors and admins see every
 office (the same rule as the collection API). Every write is a service call.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +27,7 @@ from ipdesk.core.money import money_str
 from ipdesk.core.rest import optional_int
 
 from . import reports, selectors, services
-from .models import MonthlyStatement, Remittance
+from .models import DaySubmission, MonthlyStatement, Remittance
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMAT_PARAMETER = OpenApiParameter("format", str, enum=["json", "pdf", "xlsx"])
@@ -445,6 +446,84 @@ class NationalSummaryView(APIView):
         )
 
 
+# --- the days' data sent to the fee office (报送) -------------------------------------------
+
+
+def _submitting_office(request: Request, code: str) -> Organisation:
+    """Any office that keeps volumes and sends its days; unknown or not visible → 404."""
+    office = get_object_or_404(Organisation, code=code.upper())
+    if not policy.can_see_office(request.user, office):
+        raise NotFound()
+    return office
+
+
+class DaySubmissionIn(serializers.Serializer):
+    day = serializers.DateField()
+
+
+class ExcuseIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, allow_blank=True)
+
+
+def submission_body(submission: DaySubmission) -> dict[str, Any]:
+    return {
+        "id": submission.pk,
+        "office": submission.office.code,
+        "day": submission.day.isoformat(),
+        "due_on": submission.due_on.isoformat(),
+        "submitted_on": submission.submitted_on.isoformat(),
+        "entries": submission.entries,
+        "total": money_str(submission.total),
+        "late_working_days": submission.late_working_days,
+        "excuse": submission.excuse,
+    }
+
+
+class DaySubmissionsView(APIView):
+    @extend_schema(
+        summary="The office's days sent to the fee office (报送) in a year",
+        parameters=[OpenApiParameter("year", int)],
+        responses={200: dict},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        office = _submitting_office(request, code)
+        year = optional_int(request.query_params, "year", low=0, high=9999)
+        rows = selectors.submissions_of(office, year or timezone.localdate().year)
+        return Response({"submissions": [submission_body(s) for s in rows]})
+
+    @extend_schema(
+        summary="Send a booking day's data and receipts to the fee office",
+        request=DaySubmissionIn,
+        responses={201: dict},
+    )
+    def post(self, request: Request, code: str) -> Response:
+        office = _submitting_office(request, code)
+        data = DaySubmissionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        submission = services.submit_day(
+            office=office, day=data.validated_data["day"], actor=request.user
+        )
+        return Response(submission_body(submission), status=201)
+
+
+class ExcuseDelayView(APIView):
+    @extend_schema(
+        summary="The fee office accepts a reason for a late day",
+        request=ExcuseIn,
+        responses={200: dict},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        submission = selectors.submission(pk)
+        if submission is None or not policy.can_see_office(request.user, submission.office):
+            raise NotFound()
+        data = ExcuseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        excused = services.excuse_late_submission(
+            submission, reason=data.validated_data["reason"], actor=request.user
+        )
+        return Response(submission_body(excused))
+
+
 urlpatterns = [
     path("settlement/statements", StatementsView.as_view(), name="statements"),
     path("settlement/statements/<int:pk>", StatementView.as_view(), name="statement"),
@@ -464,4 +543,8 @@ urlpatterns = [
     path(
         "offices/<str:code>/monthly-reports", MonthlyReportsView.as_view(), name="monthly-reports"
     ),
+    path(
+        "offices/<str:code>/day-submissions", DaySubmissionsView.as_view(), name="day-submissions"
+    ),
+    path("day-submissions/<int:pk>/excuse", ExcuseDelayView.as_view(), name="day-excuse"),
 ]

@@ -14,6 +14,9 @@
   with the excess recorded on the statement and on the remittance that crossed the amount.
 - Interest is declared and handed over in full, separately from the statement (see
   ``InterestDeclaration``).
+- Each booking day's data is sent to the fee office (报送) by the next working day, once
+  every entry of the day is reviewed; a late day is fined (see ``selectors.penalties``)
+  unless the fee office accepts a reason for the delay.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from django.utils.translation import gettext_lazy as _
 from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind, User
 from ipdesk.audit.services import record_event
-from ipdesk.collection.models import LedgerAccount
+from ipdesk.collection import selectors as collection_selectors
+from ipdesk.collection.models import LedgerAccount, Payment, PaymentStatus, Volume, VolumeStatus
 from ipdesk.collection.services import post_journal
 from ipdesk.core.calendar import calendar
 from ipdesk.core.errors import Conflict, InvalidInput
@@ -39,6 +43,7 @@ from ipdesk.core.money import ZERO, round_money, to_money
 
 from . import selectors
 from .models import (
+    DaySubmission,
     InterestDeclaration,
     MonthlyStatement,
     PenaltyDecision,
@@ -495,3 +500,80 @@ def decide_deduction(
     except IntegrityError as exc:
         raise Conflict(_("A decision with this reference already exists.")) from exc
     return decision
+
+
+# --- the days' data sent to the fee office (报送) -------------------------------------------
+
+
+def submit_day(*, office: Organisation, day: dt.date, actor: User) -> DaySubmission:
+    """Send the office's data of a booking day to the fee office, once it is all reviewed."""
+    policy.require(actor, policy.BOOKKEEPING, _("send the day's data"), office=office)
+    today = timezone.localdate()
+    if day > today:
+        raise InvalidInput(fields={"day": _("A day in the future cannot be sent.")})
+    due = selectors.submission_due(day)  # a year the calendar does not know is refused here
+    with transaction.atomic():
+        Organisation.objects.select_for_update().get(pk=office.pk)
+        if DaySubmission.objects.filter(office=office, day=day).exists():
+            raise Conflict(_("The data of this day has already been sent."), code="already_sent")
+        if Volume.objects.filter(office=office, day=day, status=VolumeStatus.OPEN).exists():
+            raise Conflict(
+                _("Close every volume of the day before sending its data."), code="open_volumes"
+            )
+        waiting = Payment.objects.filter(
+            office=office,
+            booked_on=day,
+            status__in=[PaymentStatus.ENTERED, PaymentStatus.SENT_BACK],
+        ).count()
+        if waiting:
+            raise Conflict(
+                _("%(count)d entries of the day still await review or re-entry.")
+                % {"count": waiting},
+                code="unreviewed_entries",
+            )
+        report = collection_selectors.daily_report(office, day)
+        submission = DaySubmission.objects.create(
+            office=office,
+            day=day,
+            due_on=due,
+            submitted_on=today,
+            submitted_by=actor,
+            entries=report.count,
+            total=report.total,
+            late_working_days=calendar.working_days_between(due, today) if today > due else 0,
+        )
+        record_event(
+            "collection.day.submitted",
+            actor=actor,
+            obj=submission,
+            payload={
+                "day": day,
+                "due_on": due,
+                "entries": report.count,
+                "total": report.total,
+                "late_working_days": submission.late_working_days,
+            },
+        )
+    return submission
+
+
+def excuse_late_submission(submission: DaySubmission, *, reason: str, actor: User) -> DaySubmission:
+    """The fee office accepts a reason for the delay (the fine is for delay 无故, unjustified)."""
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("excuse a late submission"))
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput(fields={"reason": _("Give the reason accepted for the delay.")})
+    with transaction.atomic():
+        locked = DaySubmission.objects.select_for_update().get(pk=submission.pk)
+        if locked.late_working_days == 0:
+            raise Conflict(_("This day's data was sent in time; there is nothing to excuse."))
+        if locked.excuse:
+            raise Conflict(_("The delay of this day has already been excused."))
+        locked.excuse = text[:1000]
+        locked.excused_by = actor
+        locked.excused_on = timezone.localdate()
+        locked.save(update_fields=["excuse", "excused_by", "excused_on"])
+        record_event(
+            "collection.day.delay_excused", actor=actor, obj=locked, payload={"reason": text}
+        )
+    return locked

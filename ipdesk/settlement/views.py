@@ -30,8 +30,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, User
-from ipdesk.collection import selectors as collection_selectors
-from ipdesk.collection import services as collection_services
 from ipdesk.collection.forms import DayForm
 from ipdesk.collection.models import Channel
 from ipdesk.core.errors import DomainError
@@ -457,7 +455,7 @@ def days(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             day = form.cleaned_data["day"]
             try:
-                sent = collection_services.submit_day(office=office, day=day, actor=_actor(request))
+                sent = services.submit_day(office=office, day=day, actor=_actor(request))
             except DomainError as exc:
                 show_service_errors(exc, form)
             else:
@@ -483,7 +481,7 @@ def days(request: HttpRequest) -> HttpResponse:
             "form": form,
             "year_form": year_form,
             "year": year,
-            "submissions": collection_selectors.submissions_of(office, year),
+            "submissions": selectors.submissions_of(office, year),
             "penalties": result,
             "penalty_rows": _penalty_rows(result),
             "penalties_error": error,
@@ -601,7 +599,7 @@ def _penalties_page(
 ) -> HttpResponse:
     clerk = policy.has_role(request.user, policy.FEE_CLERKS)
     result, error = _penalties(office, year)
-    late = collection_selectors.submissions_of(office, year).filter(late_working_days__gt=0)
+    late = selectors.submissions_of(office, year).filter(late_working_days__gt=0)
     rows = []
     for submission in late:
         form = None
@@ -680,13 +678,13 @@ def deduction(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def excuse(request: HttpRequest, pk: int) -> HttpResponse:
     _require_fee_office(request)
-    submission = collection_selectors.submission(pk)
+    submission = selectors.submission(pk)
     if submission is None:
         raise Http404
     form = ExcuseForm(request.POST, auto_id=f"id_excuse_{submission.pk}_%s")
     if form.is_valid():
         try:
-            collection_services.excuse_late_submission(
+            services.excuse_late_submission(
                 submission, reason=form.cleaned_data["reason"], actor=_actor(request)
             )
         except DomainError as exc:

@@ -17,8 +17,8 @@ from ipdesk.core.money import money_str
 from ipdesk.core.rest import require_date
 
 from . import selectors
-from .models import PatentKind
-from .services import REDUCTIONS, QuoteRequest, quote_fees
+from .models import PatentKind, Reduction
+from .services import QuoteRequest, quote_fees
 
 
 class QuoteIn(serializers.Serializer):
@@ -28,7 +28,7 @@ class QuoteIn(serializers.Serializer):
     year = serializers.IntegerField(required=False, min_value=1, max_value=30)
     claims = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
     pages = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
-    reduction = serializers.ChoiceField(choices=REDUCTIONS, required=False, default=0)
+    reduction = serializers.ChoiceField(choices=Reduction.values, required=False, default=0)
     filing_date = serializers.DateField(required=False)
     grant_date = serializers.DateField(required=False)
     paid_on = serializers.DateField(required=False)

@@ -9,8 +9,12 @@ import pytest
 
 from ipdesk.accounts.models import OrganisationKind
 from ipdesk.audit.models import AuditEvent
-from ipdesk.collection.models import DaySubmission
-from ipdesk.settlement.models import InterestDeclaration, MonthlyStatement, PenaltyDecision
+from ipdesk.settlement.models import (
+    DaySubmission,
+    InterestDeclaration,
+    MonthlyStatement,
+    PenaltyDecision,
+)
 from ipdesk.testing import api_client, organisation
 
 from .test_month import book_day, people
