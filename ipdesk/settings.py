@@ -175,6 +175,11 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=IPDESK_HTTPS)
 # proxy's header tells it the original scheme. Set it only when the proxy always sets (or
 # strips) that header itself, otherwise any client could claim to have come over HTTPS.
 SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
+# The client's address (rate limits, sign-in, audit) is read from X-Forwarded-For only on
+# connections from these proxies (addresses or networks), IPDESK_PROXY_COUNT entries from the
+# right: the header is otherwise the client's own word. See ipdesk/core/clientaddress.py.
+IPDESK_TRUSTED_PROXIES = env.list("IPDESK_TRUSTED_PROXIES", default=[])
+IPDESK_PROXY_COUNT = env.int("IPDESK_PROXY_COUNT", default=1)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = IPDESK_HTTPS or not DEBUG
 CSRF_COOKIE_SECURE = IPDESK_HTTPS or not DEBUG

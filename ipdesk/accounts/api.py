@@ -19,10 +19,10 @@ from rest_framework.views import APIView
 
 from ipdesk.audit.models import AuditEvent
 from ipdesk.audit.selectors import verify_chain
+from ipdesk.core.clientaddress import client_address
 from ipdesk.core.rest import optional_int
 
 from . import policy, services
-from .backends import client_ip
 from .models import Organisation
 
 
@@ -99,7 +99,7 @@ class PhoneCodeView(APIView):
     def post(self, request: Request) -> Response:
         data = PhoneIn(data=request.data)
         data.is_valid(raise_exception=True)
-        services.request_login_code(data.validated_data["phone"], ip=client_ip(request))
+        services.request_login_code(data.validated_data["phone"], ip=client_address(request))
         return Response(
             {"sent": True, "expires_in": settings.IPDESK_LOGIN_CODE_SECONDS}, status=202
         )
@@ -121,7 +121,7 @@ class PhoneLoginView(APIView):
         data = PhoneCodeIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.login_with_code(
-            data.validated_data["phone"], data.validated_data["code"], ip=client_ip(request)
+            data.validated_data["phone"], data.validated_data["code"], ip=client_address(request)
         )
         _token, plaintext = services.issue_api_token(user, name="phone sign-in")
         return Response({"token": plaintext, "username": user.username, "role": user.role})
