@@ -53,7 +53,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Errors under /api/ keep the API's error shape, whoever answered them.
+    "ipdesk.core.middleware.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL and other control characters in the path or query: 400 before any view runs.
+    "ipdesk.core.middleware.RefuseControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +68,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "ipdesk.urls"
+CSRF_FAILURE_VIEW = "ipdesk.core.middleware.csrf_failure"
 WSGI_APPLICATION = "ipdesk.wsgi.application"
 
 TEMPLATES = [
@@ -199,7 +204,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ipdesk.core.rest.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting limit: a body nested thousands deep is a 400, not a
+    # RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["ipdesk.core.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # "format" is an ordinary query parameter here (report formats), not content negotiation.
     "URL_FORMAT_OVERRIDE": None,

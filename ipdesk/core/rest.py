@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +65,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Every API error as ``{"error": {"code", "message", "fields"}}`` in the request's language."""
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(request_too_large().as_dict(), status=413)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -85,6 +89,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"error": {"code": code, "message": message, "fields": {}}}
     response.data = body
     return response
+
+
+class RequestTooLarge(DomainError):
+    status = 413
+    default_code = "payload_too_large"
+
+
+def request_too_large() -> RequestTooLarge:
+    return RequestTooLarge(
+        _("The request body is larger than %(limit)s bytes.")
+        % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+    )
 
 
 def require_date(params: Any, name: str) -> dt.date:
