@@ -236,6 +236,15 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 IPDESK_BACKUP_DIR = env.str("IPDESK_BACKUP_DIR", default=str(DATA_DIR / "backups"))
+# Signed checkpoints of the audit chain's head: a directory the database cannot rewrite
+# (other storage, other permissions), appended to hourly, at every backup and on demand.
+IPDESK_AUDIT_CHECKPOINT_DIR = env.str(
+    "IPDESK_AUDIT_CHECKPOINT_DIR", default=str(DATA_DIR / "audit-checkpoints")
+)
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "ipdesk.audit.checkpoint",
+    "schedule": crontab(minute=env.int("IPDESK_AUDIT_CHECKPOINT_MINUTE", default=5)),
+}
 
 LOGGING = {
     "version": 1,

@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipdesk.audit.checkpoints import verify_against_checkpoints
 from ipdesk.audit.models import AuditEvent
-from ipdesk.audit.selectors import verify_chain
 from ipdesk.core.clientaddress import client_address
 from ipdesk.core.rest import optional_int
 
@@ -182,7 +182,7 @@ class AuditVerifyView(APIView):
 
     @extend_schema(summary="Verify the whole audit chain", responses={200: dict})
     def get(self, request: Request) -> Response:
-        report = verify_chain()
+        report = verify_against_checkpoints()
         return Response(
             {
                 "ok": report.ok,
@@ -191,6 +191,8 @@ class AuditVerifyView(APIView):
                 "head_hash": report.head_hash,
                 "broken_at": report.broken_at,
                 "reason": report.reason,
+                "checkpoints": report.checkpoints,
+                "newest_checkpoint": report.newest_checkpoint,
             }
         )
 

@@ -95,7 +95,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
         return api_error_for(404)
-    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -171,4 +171,4 @@ class RefuseControlCharactersMiddleware:
             return api_error(
                 400, "invalid", _("The request contains invalid data."), {field: [message]}
             )
-        return defaults.bad_request(request, ValueError(message))  # type: ignore[arg-type]
+        return defaults.bad_request(request, ValueError(message))

@@ -89,16 +89,18 @@ def parse_month(value: str | dt.date, field: str = "month") -> dt.date:
     try:
         month = dt.datetime.strptime(value.strip(), "%Y-%m").date()
     except (ValueError, AttributeError):
-        message = _("Enter a month as YYYY-MM, such as 2025-09.")
-        raise InvalidInput(fields={field: message}) from None
+        raise InvalidInput(
+            fields={field: _("Enter a month as YYYY-MM, such as 2025-09.")}
+        ) from None
     # The month before and after are computed (balances brought forward, due dates), so the
     # ends of the calendar are out of reach; the years of the fee schedule are in.
     if not FIRST_MONTH_YEAR <= month.year <= LAST_MONTH_YEAR:
-        message = _("Enter a month from %(first)s-01 to %(last)s-12.") % {
-            "first": FIRST_MONTH_YEAR,
-            "last": LAST_MONTH_YEAR,
-        }
-        raise InvalidInput(fields={field: message})
+        raise InvalidInput(
+            fields={
+                field: _("Enter a month from %(first)s-01 to %(last)s-12.")
+                % {"first": FIRST_MONTH_YEAR, "last": LAST_MONTH_YEAR}
+            }
+        )
     return month
 
 
