@@ -86,7 +86,9 @@ def signature_valid(receipt: Receipt, keys: Keyring | None = None) -> bool:
         signature = base64.b64decode(receipt.signature, validate=True)
     except (binascii.Error, ValueError):
         return False
-    return (keys or keyring()).verify(receipt.key_id, signed_bytes(receipt), signature)
+    return (keys or keyring()).verify(
+        receipt.key_id, signed_bytes(receipt), signature, receipt.algorithm
+    )
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def verify_document(content: bytes) -> Verification:
     Raises ``UnreadableDocument`` when the file carries no readable receipt data.
     """
     signed = read_document(content)
-    if not keyring().verify(signed.key_id, signed.signed, signed.signature):
+    if not keyring().verify(signed.key_id, signed.signed, signed.signature, signed.algorithm):
         return Verification(MISMATCH, details={"signature": "invalid"})
     data = signed.data
     try:

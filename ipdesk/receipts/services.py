@@ -325,7 +325,7 @@ def _build(
         data=body.decode("utf-8"),
         signature=base64.b64encode(signer.sign(body)).decode("ascii"),
         key_id=signer.key_id,
-        algorithm=signer.algorithm,
+        algorithm=signer.signature_algorithm,
     )
 
 

@@ -91,6 +91,6 @@ class Command(BaseCommand):
             f"{data['code']} {data['number']} {data['issue_date']} {data['total']} "
             f"{data['payer']['name']} ({data['kind']})"
         )
-        if not keys.verify(signed.key_id, signed.signed, signed.signature):
+        if not keys.verify(signed.key_id, signed.signed, signed.signature, signed.algorithm):
             raise CommandError(f"signature: INVALID (key {signed.key_id}, {signed.algorithm})")
         self.stdout.write(f"signature: valid (key {signed.key_id}, {signed.algorithm})")
