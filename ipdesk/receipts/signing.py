@@ -50,7 +50,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from gmssl import sm2, sm3 as gmssl_sm3
+from gmssl import sm2
+from gmssl import sm3 as gmssl_sm3
 from gmssl.func import bytes_to_list
 
 # Key algorithms (``keygen --algorithm``, the JWKs' ``alg``).
@@ -256,7 +257,13 @@ def sm2_public_from_private(private_hex: str) -> str:
     return str(crypt._kg(int(private_hex, 16), sm2.default_ecc_table["g"]))
 
 
-def _sm2_private(text: str, source: str) -> Sm2Signer:
+def generate_sm2_private_hex() -> str:
+    """A new SM2 private key, 64 hex digits, from the operating system's CSPRNG."""
+    return f"{secrets.randbelow(SM2_ORDER - 1) + 1:064x}"
+
+
+def sm2_signer(text: str, source: str) -> Sm2Signer:
+    """The signer of an SM2 private key given as 64 hex digits (``source`` names it in errors)."""
     private_hex = text.strip().lower()
     try:
         value = int(private_hex, 16)
@@ -323,7 +330,7 @@ def load_keyring(directory: Path, env_key: str = "", active_id: str = "") -> Key
     public: dict[str, PublicKey] = {}
     if env_key:
         signer: Signer = (
-            _sm2_private(env_key.removeprefix("sm2:"), "IPDESK_SIGNING_KEY")
+            sm2_signer(env_key.removeprefix("sm2:"), "IPDESK_SIGNING_KEY")
             if env_key.startswith("sm2:")
             else _ed25519_private(env_key.encode(), "IPDESK_SIGNING_KEY")
         )
@@ -337,7 +344,7 @@ def load_keyring(directory: Path, env_key: str = "", active_id: str = "") -> Key
                 found: Signer = _ed25519_private(path.read_bytes(), str(path))
                 private[found.key_id] = found
             elif path.suffix == ".sm2":
-                found = _sm2_private(path.read_text(encoding="ascii"), str(path))
+                found = sm2_signer(path.read_text(encoding="ascii"), str(path))
                 private[found.key_id] = found
     public.update(private)
     if active_id:
@@ -382,11 +389,11 @@ def generate_key(directory: Path, algorithm: str = ED25519) -> Signer:
         )
         suffix = ".pem"
     elif algorithm == SM2_SM3:
-        private_hex = f"{secrets.randbelow(SM2_ORDER - 1) + 1:064x}"
-        sm2_signer = _sm2_private(private_hex, "generated")
-        signer = sm2_signer
+        private_hex = generate_sm2_private_hex()
+        sm2_key = sm2_signer(private_hex, "generated")
+        signer = sm2_key
         body = private_hex.encode("ascii") + b"\n"
-        public_body = sm2_signer.public_hex.encode("ascii") + b"\n"
+        public_body = sm2_key.public_hex.encode("ascii") + b"\n"
         suffix = ".sm2"
     else:
         raise ValueError(f"algorithm: one of {', '.join(ALGORITHMS)}")
