@@ -31,6 +31,8 @@ published in ``/.well-known/ipdesk/keys.json`` (``certificates``) and as PEM at
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import os
@@ -144,8 +146,6 @@ class DocumentCertificate:
 
     def published(self, active: bool) -> dict[str, Any]:
         """Its entry in keys.json: ``x5c`` is the chain in base64 DER, as in a JWK."""
-        import base64
-
         return {
             "id": self.id,
             "use": "pdf-signature" if self.kind == PDF else "ofd-seal",
@@ -285,6 +285,19 @@ def load_certificates(
         elif signers:
             active[kind] = next(iter(signers.values()))
     return DocumentCertificates(active, known)
+
+
+def published_certificates(document: Mapping[str, Any]) -> DocumentCertificates:
+    """The certificates of a published keys.json (``certificates``), for checking offline."""
+    known: dict[str, DocumentCertificate] = {}
+    for entry in document.get("certificates", []):
+        try:
+            chain = tuple(x509.Certificate.load(base64.b64decode(c)) for c in entry["x5c"])
+            cert = DocumentCertificate(_kind_of(chain[0]), chain)
+        except (KeyError, TypeError, ValueError, IndexError, binascii.Error):
+            continue
+        known[cert.id] = cert
+    return DocumentCertificates({}, known)
 
 
 @cache
