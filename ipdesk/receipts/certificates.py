@@ -86,13 +86,20 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DocumentCertificate:
-    """A certificate chain (leaf first) and, unless it is retired, the leaf's private key."""
+    """A certificate chain (leaf first) and, unless it is retired, the leaf's private key.
+    Two are equal when their leaf certificates are."""
 
     kind: str
     chain: tuple[x509.Certificate, ...]
-    private: Any = field(default=None, compare=False, repr=False)
+    private: Any = field(default=None, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DocumentCertificate) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
 
     @property
     def leaf(self) -> x509.Certificate:
