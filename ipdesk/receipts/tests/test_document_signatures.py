@@ -463,3 +463,13 @@ def test_certgen_command(tmp_path: Path, settings: Any, capsys: pytest.CaptureFi
             call_command("receipts", "certgen", "--days", "0")
     finally:
         document_certificates.cache_clear()
+
+
+def test_a_hostile_ofd_package_is_refused_before_hashing_it(receipt: Receipt) -> None:
+    from ipdesk.receipts.ofdseal import MAX_PARTS, check_ofd_seal
+
+    package = zipfile.ZipFile(io.BytesIO(documents.render(receipt, "ofd")))
+    parts = {n: package.read(n) for n in package.namelist()}
+    parts.update({f"Doc_0/Res/filler_{i}.bin": b"x" for i in range(MAX_PARTS)})
+    answer = check_ofd_seal(ofd.package(parts, receipt.issued_at), [])
+    assert answer.status == certificates.INVALID and "too large" in answer.reason
