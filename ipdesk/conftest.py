@@ -52,6 +52,16 @@ def _fresh_caches() -> Iterator[None]:
     calendar.forget()
 
 
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test signs its audit checkpoints into a directory of its own: a checkpoint of
+    another test's chain would not match this one's."""
+    original = settings.IPDESK_AUDIT_CHECKPOINT_DIR
+    settings.IPDESK_AUDIT_CHECKPOINT_DIR = str(tmp_path_factory.mktemp("checkpoints"))
+    yield
+    settings.IPDESK_AUDIT_CHECKPOINT_DIR = original
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Password hashing is deliberately slow; tests need no protection against brute force.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -53,7 +53,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Errors under /api/ keep the API's error shape, whoever answered them.
+    "ipdesk.core.middleware.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL and other control characters in the path or query: 400 before any view runs.
+    "ipdesk.core.middleware.RefuseControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +68,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "ipdesk.urls"
+CSRF_FAILURE_VIEW = "ipdesk.core.middleware.csrf_failure"
 WSGI_APPLICATION = "ipdesk.wsgi.application"
 
 TEMPLATES = [
@@ -175,6 +180,11 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=IPDESK_HTTPS)
 # proxy's header tells it the original scheme. Set it only when the proxy always sets (or
 # strips) that header itself, otherwise any client could claim to have come over HTTPS.
 SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
+# The client's address (rate limits, sign-in, audit) is read from X-Forwarded-For only on
+# connections from these proxies (addresses or networks), IPDESK_PROXY_COUNT entries from the
+# right: the header is otherwise the client's own word. See ipdesk/core/clientaddress.py.
+IPDESK_TRUSTED_PROXIES = env.list("IPDESK_TRUSTED_PROXIES", default=[])
+IPDESK_PROXY_COUNT = env.int("IPDESK_PROXY_COUNT", default=1)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = IPDESK_HTTPS or not DEBUG
 CSRF_COOKIE_SECURE = IPDESK_HTTPS or not DEBUG
@@ -194,7 +204,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ipdesk.core.rest.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting limit: a body nested thousands deep is a 400, not a
+    # RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["ipdesk.core.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # "format" is an ordinary query parameter here (report formats), not content negotiation.
     "URL_FORMAT_OVERRIDE": None,
@@ -224,6 +236,15 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 IPDESK_BACKUP_DIR = env.str("IPDESK_BACKUP_DIR", default=str(DATA_DIR / "backups"))
+# Signed checkpoints of the audit chain's head: a directory the database cannot rewrite
+# (other storage, other permissions), appended to hourly, at every backup and on demand.
+IPDESK_AUDIT_CHECKPOINT_DIR = env.str(
+    "IPDESK_AUDIT_CHECKPOINT_DIR", default=str(DATA_DIR / "audit-checkpoints")
+)
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "ipdesk.audit.checkpoint",
+    "schedule": crontab(minute=env.int("IPDESK_AUDIT_CHECKPOINT_MINUTE", default=5)),
+}
 
 LOGGING = {
     "version": 1,

@@ -31,3 +31,9 @@ urlpatterns = [
     path("settlement/", include("ipdesk.settlement.urls")),
     path("", include("ipdesk.home.urls")),
 ]
+
+# Django's own error answers: JSON in the API's error shape under /api/, pages elsewhere.
+handler400 = "ipdesk.core.middleware.bad_request"
+handler403 = "ipdesk.core.middleware.permission_denied"
+handler404 = "ipdesk.core.middleware.page_not_found"
+handler500 = "ipdesk.core.middleware.server_error"

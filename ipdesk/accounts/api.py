@@ -17,12 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipdesk.audit.checkpoints import verify_against_checkpoints
 from ipdesk.audit.models import AuditEvent
-from ipdesk.audit.selectors import verify_chain
+from ipdesk.core.clientaddress import client_address
 from ipdesk.core.rest import optional_int
 
 from . import policy, services
-from .backends import client_ip
 from .models import Organisation
 
 
@@ -99,7 +99,7 @@ class PhoneCodeView(APIView):
     def post(self, request: Request) -> Response:
         data = PhoneIn(data=request.data)
         data.is_valid(raise_exception=True)
-        services.request_login_code(data.validated_data["phone"], ip=client_ip(request))
+        services.request_login_code(data.validated_data["phone"], ip=client_address(request))
         return Response(
             {"sent": True, "expires_in": settings.IPDESK_LOGIN_CODE_SECONDS}, status=202
         )
@@ -121,7 +121,7 @@ class PhoneLoginView(APIView):
         data = PhoneCodeIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.login_with_code(
-            data.validated_data["phone"], data.validated_data["code"], ip=client_ip(request)
+            data.validated_data["phone"], data.validated_data["code"], ip=client_address(request)
         )
         _token, plaintext = services.issue_api_token(user, name="phone sign-in")
         return Response({"token": plaintext, "username": user.username, "role": user.role})
@@ -182,7 +182,7 @@ class AuditVerifyView(APIView):
 
     @extend_schema(summary="Verify the whole audit chain", responses={200: dict})
     def get(self, request: Request) -> Response:
-        report = verify_chain()
+        report = verify_against_checkpoints()
         return Response(
             {
                 "ok": report.ok,
@@ -191,6 +191,8 @@ class AuditVerifyView(APIView):
                 "head_hash": report.head_hash,
                 "broken_at": report.broken_at,
                 "reason": report.reason,
+                "checkpoints": report.checkpoints,
+                "newest_checkpoint": report.newest_checkpoint,
             }
         )
 

@@ -10,16 +10,11 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from ipdesk.core.clientaddress import client_address
 from ipdesk.core.errors import DomainError
 
 from .models import User
 from .services import AccountLocked, PhoneLocked, check_password_login, login_with_code
-
-
-def client_ip(request: HttpRequest | None) -> str:
-    if request is None:
-        return ""
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 class LockoutPasswordBackend(ModelBackend):
@@ -33,7 +28,7 @@ class LockoutPasswordBackend(ModelBackend):
         if username is None or password is None:
             return None
         try:
-            return check_password_login(username, password, ip=client_ip(request))
+            return check_password_login(username, password, ip=client_address(request))
         except AccountLocked as exc:
             # PermissionDenied stops Django from trying other backends.
             raise PermissionDenied(str(exc.message)) from exc
@@ -57,7 +52,7 @@ class PhoneCodeBackend(ModelBackend):
         if phone is None or code is None:
             return None
         try:
-            return login_with_code(phone, code, ip=client_ip(request))
+            return login_with_code(phone, code, ip=client_address(request))
         except PhoneLocked as exc:
             raise PermissionDenied(str(exc.message)) from exc
         except DomainError:

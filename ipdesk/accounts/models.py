@@ -145,3 +145,21 @@ class LoginCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone[:3]}****{self.phone[-4:]} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SignInGate(models.Model):
+    """A row per mobile number or client address that the sign-in code limits count for.
+
+    The limits count earlier rows of ``LoginCode`` and then add one; a request holds the
+    rows of its number and address locked from the count to the commit, so that concurrent
+    requests, in any number of web processes, take turns instead of all counting the same.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+
+    class Meta:
+        verbose_name = _("sign-in gate")
+        verbose_name_plural = _("sign-in gates")
+
+    def __str__(self) -> str:
+        return self.key

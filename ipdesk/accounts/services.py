@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
@@ -28,6 +27,7 @@ from .models import (
     Organisation,
     OrganisationKind,
     Role,
+    SignInGate,
     User,
 )
 from .policy import ROLE_ORGANISATION_KINDS
@@ -166,6 +166,10 @@ def create_user(
     return user
 
 
+def _is_locked(user: User, now: Any) -> bool:
+    return bool(user.locked_until and user.locked_until > now)
+
+
 def check_password_login(username: str, password: str, *, ip: str = "") -> User:
     """Sign-in by password with lockout: the answer for a locked account is always no.
 
@@ -179,27 +183,38 @@ def check_password_login(username: str, password: str, *, ip: str = "") -> User:
         User().set_password(password)
         security_log.warning("login failed: unknown user %r from %s", username, ip)
         raise InvalidInput(code="invalid_credentials", message=_("Wrong user name or password."))
-    if user.locked_until and user.locked_until > now:
+    if _is_locked(user, now):
         security_log.warning("login refused: %s is locked, from %s", username, ip)
         raise AccountLocked()
-    if user.is_active and user.check_password(password):
-        if user.failed_logins or user.locked_until:
-            User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
-            user.failed_logins, user.locked_until = 0, None
-        return user
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
-        user.refresh_from_db(fields=["failed_logins"])
-        failures = user.failed_logins
-        locked = failures >= settings.IPDESK_LOGIN_MAX_FAILURES
-        if locked:
-            until = now + timedelta(minutes=settings.IPDESK_LOGIN_LOCK_MINUTES)
-            User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
-            record_event(
-                "accounts.user.locked",
-                obj=user,
-                payload={"failures": failures, "until": until, "ip": ip},
-            )
+        # Guesses at one account take turns from the lock check to the counter's update:
+        # otherwise every guess that came in together passed the check before the fifth
+        # failure locked the account, and a right password slipped in during the lock.
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if _is_locked(user, timezone.now()):
+            locked_before = True
+        else:
+            locked_before = False
+            if user.is_active and user.check_password(password):
+                if user.failed_logins or user.locked_until:
+                    User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
+                    user.failed_logins, user.locked_until = 0, None
+                return user
+            failures = user.failed_logins + 1
+            locked = failures >= settings.IPDESK_LOGIN_MAX_FAILURES
+            if locked:
+                until = now + timedelta(minutes=settings.IPDESK_LOGIN_LOCK_MINUTES)
+                User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
+                record_event(
+                    "accounts.user.locked",
+                    obj=user,
+                    payload={"failures": failures, "until": until, "ip": ip},
+                )
+            else:
+                User.objects.filter(pk=user.pk).update(failed_logins=failures)
+    if locked_before:
+        security_log.warning("login refused: %s is locked, from %s", username, ip)
+        raise AccountLocked()
     if locked:
         security_log.warning("account %s locked after %s failures from %s", username, failures, ip)
         raise AccountLocked()
@@ -299,7 +314,40 @@ def request_login_code(phone: Any, *, ip: str = "") -> LoginCode:
     (``TooManyCodes``). Numbers of staff accounts get no code: staff sign in by password.
     """
     phone = _clean_phone(phone)
-    now = timezone.now()
+    if _phone_locked_until(phone, timezone.now()):
+        raise PhoneLocked()
+    with transaction.atomic():
+        _take_turns(f"phone:{phone}", f"ip:{ip}" if ip else "")
+        now = timezone.now()
+        row, staff, code = _issue_login_code(phone, ip, now)
+    if staff:
+        security_log.warning("login code not sent: %s belongs to staff (%s)", _masked(phone), ip)
+    else:
+        minutes = max(1, settings.IPDESK_LOGIN_CODE_SECONDS // 60)
+        send_sms(
+            phone,
+            gettext(
+                "Your ipdesk sign-in code is %(code)s. It expires in %(minutes)s minutes; "
+                "never tell it to anyone."
+            )
+            % {"code": code, "minutes": minutes},
+        )
+    return row
+
+
+def _take_turns(*keys: str) -> None:
+    """Lock the gate rows of ``keys`` until the transaction ends, creating them if new.
+
+    Sorted, so that two requests sharing a number and an address never wait on each other
+    in opposite orders.
+    """
+    wanted = sorted({key[:64] for key in keys if key})
+    SignInGate.objects.bulk_create([SignInGate(key=key) for key in wanted], ignore_conflicts=True)
+    list(SignInGate.objects.select_for_update().filter(key__in=wanted).order_by("key"))
+
+
+def _issue_login_code(phone: str, ip: str, now: Any) -> tuple[LoginCode, bool, str]:
+    """Count the limits and store a new code: inside the caller's transaction and turn."""
     if _phone_locked_until(phone, now):
         raise PhoneLocked()
     limits = [
@@ -330,36 +378,23 @@ def request_login_code(phone: Any, *, ip: str = "") -> LoginCode:
             raise TooManyCodes(fields={"phone": message})
     staff = User.objects.filter(phone=phone).exclude(role=Role.PAYER).exists()
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    with transaction.atomic():
-        # Any earlier unused code of the number stops working: only the newest one counts.
-        LoginCode.objects.filter(phone=phone, used_at__isnull=True, expires_at__gt=now).update(
-            expires_at=now
-        )
-        row = LoginCode.objects.create(
-            phone=phone,
-            code_hash=_code_hash(phone, code),
-            ip=ip[:45],
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.IPDESK_LOGIN_CODE_SECONDS),
-        )
-        record_event(
-            "accounts.login_code.issued",
-            obj=row,
-            payload={"phone": _masked(phone), "ip": ip, "sent": not staff},
-        )
-    if staff:
-        security_log.warning("login code not sent: %s belongs to staff (%s)", _masked(phone), ip)
-    else:
-        minutes = max(1, settings.IPDESK_LOGIN_CODE_SECONDS // 60)
-        send_sms(
-            phone,
-            gettext(
-                "Your ipdesk sign-in code is %(code)s. It expires in %(minutes)s minutes; "
-                "never tell it to anyone."
-            )
-            % {"code": code, "minutes": minutes},
-        )
-    return row
+    # Any earlier unused code of the number stops working: only the newest one counts.
+    LoginCode.objects.filter(phone=phone, used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now
+    )
+    row = LoginCode.objects.create(
+        phone=phone,
+        code_hash=_code_hash(phone, code),
+        ip=ip[:45],
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.IPDESK_LOGIN_CODE_SECONDS),
+    )
+    record_event(
+        "accounts.login_code.issued",
+        obj=row,
+        payload={"phone": _masked(phone), "ip": ip, "sent": not staff},
+    )
+    return row, staff, code
 
 
 def _payer_for_phone(phone: str, ip: str) -> tuple[User, bool]:

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ipdesk.core.clientaddress import client_address
 from ipdesk.core.errors import DomainError
 
 from . import services
-from .backends import client_ip
 from .forms import PasswordLoginForm
 
 
@@ -58,11 +58,11 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             if step == "login":
                 context["step"] = "code"
                 user = services.login_with_code(
-                    phone, request.POST.get("code", ""), ip=client_ip(request)
+                    phone, request.POST.get("code", ""), ip=client_address(request)
                 )
                 login(request, user, backend="ipdesk.accounts.backends.PhoneCodeBackend")
                 return redirect(_next_url(request))
-            row = services.request_login_code(phone, ip=client_ip(request))
+            row = services.request_login_code(phone, ip=client_address(request))
             context["step"] = "code"
             context["phone"] = row.phone
         except DomainError as exc:

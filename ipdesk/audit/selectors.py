@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ipdesk.core.canonical import canonical_json
@@ -18,6 +18,9 @@ class ChainReport:
     head_hash: str
     broken_at: int | None = None
     reason: str = ""
+    # Signed checkpoints the chain was compared with (``audit.checkpoints``), the newest one.
+    checkpoints: int = 0
+    newest_checkpoint: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -31,8 +34,16 @@ def chain_head() -> tuple[int, str]:
     return head.sequence, head.hash
 
 
-def verify_chain(progress: Callable[[int], None] | None = None) -> ChainReport:
-    """Recompute every link from the first; report the first one that does not hold."""
+def verify_chain(
+    progress: Callable[[int], None] | None = None, anchors: Mapping[int, str] | None = None
+) -> ChainReport:
+    """Recompute every link from the first; report the first one that does not hold.
+
+    ``anchors`` (``{sequence: hash}`` of signed checkpoints) are links the chain must run
+    through: a chain that differs at one, or ends before the newest, is broken there.
+    """
+    anchors = anchors or {}
+    newest = max(anchors, default=None)
     expected_prev = GENESIS_HASH
     expected_seq = 0
     checked = 0
@@ -72,6 +83,10 @@ def verify_chain(progress: Callable[[int], None] | None = None) -> ChainReport:
         )
         if recomputed != digest:
             return ChainReport(checked, head_seq, head_hash, seq, "content does not match its hash")
+        if anchors.get(seq, digest) != digest:
+            return ChainReport(
+                checked, head_seq, head_hash, seq, "differs from a signed checkpoint"
+            )
         expected_prev = digest
         checked += 1
         if progress is not None:
@@ -80,7 +95,19 @@ def verify_chain(progress: Callable[[int], None] | None = None) -> ChainReport:
         return ChainReport(
             checked, head_seq, head_hash, expected_seq + 1, "chain ends before the recorded head"
         )
-    return ChainReport(checked, head_seq, head_hash)
+    if newest is not None and newest > checked:
+        return ChainReport(
+            checked,
+            head_seq,
+            head_hash,
+            checked + 1,
+            "chain ends before a signed checkpoint",
+            checkpoints=len(anchors),
+            newest_checkpoint=newest,
+        )
+    return ChainReport(
+        checked, head_seq, head_hash, checkpoints=len(anchors), newest_checkpoint=newest
+    )
 
 
 def events_for(object_type: str, object_id: str) -> list[AuditEvent]:

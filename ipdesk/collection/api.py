@@ -24,7 +24,6 @@ from ipdesk.core.services import request_fingerprint, run_idempotent
 from ipdesk.tariff.models import Reduction
 
 from . import selectors, services
-from .channels import CHANNELS
 from .models import (
     Channel,
     CorrectionCause,
@@ -216,14 +215,8 @@ class PaymentsView(APIView):
         agency = paying_agency(request.user, values.get("agency", ""))
 
         def produce() -> tuple[int, Any]:
-            volume = services.open_volume(
+            payment = services.book_into_todays_volume(
                 office=office,
-                kind=CHANNELS[channel].volume,
-                day=timezone.localdate(),
-                actor=request.user,
-            )
-            payment = services.book_payment(
-                volume=volume,
                 data=booking_data(values, agency),
                 actor=request.user,
                 reviewed=channel == Channel.ONLINE,

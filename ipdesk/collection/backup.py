@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from ipdesk.audit import checkpoints
 from ipdesk.audit.selectors import chain_head, verify_chain
 from ipdesk.audit.services import record_event
 from ipdesk.core.money import ZERO, money_str
@@ -32,6 +35,8 @@ from ipdesk.core.money import ZERO, money_str
 from .models import JournalLine, Payment, RecoveryRecord, Refund, RefundStatus
 
 MANIFEST_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 class BackupError(Exception):
@@ -131,10 +136,41 @@ def create_backup(directory: Path) -> Backup:
         "sha256": _sha256(data),
         "size": data.stat().st_size,
         **facts,
+        "audit_checkpoint": _backup_checkpoint(facts["audit_head"]),
     }
     manifest_path = data.with_suffix(data.suffix + ".manifest.json")
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return Backup(data, manifest_path)
+
+
+def _backup_checkpoint(head: dict[str, Any]) -> dict[str, Any] | None:
+    """The snapshot's audit head, signed, in the manifest and in the checkpoint directory:
+    a copy of the chain's length kept with the backup, away from the database."""
+    try:
+        mark = checkpoints.make_checkpoint("backup", head=(head["sequence"], head["hash"]))
+    except ImproperlyConfigured as exc:
+        # A backup without a signed checkpoint is still a backup; the key comes later.
+        log.warning("backup without an audit checkpoint: %s", exc)
+        return None
+    checkpoints.append_checkpoint(mark)
+    return mark.as_dict()
+
+
+def _check_manifest_checkpoint(manifest: dict[str, Any], problems: list[str]) -> None:
+    if not manifest.get("audit_checkpoint"):
+        return
+    try:
+        mark = checkpoints.Checkpoint.from_dict(manifest["audit_checkpoint"], "manifest")
+        marks = checkpoints.anchors([mark])
+    except (checkpoints.CheckpointError, ImproperlyConfigured) as exc:
+        problems.append(f"audit checkpoint of the manifest: {exc}")
+        return
+    report = verify_chain(anchors=marks)
+    if not report.ok:
+        problems.append(
+            f"audit chain differs from the manifest's signed checkpoint at event "
+            f"#{report.broken_at}: {report.reason}"
+        )
 
 
 def _pg_target() -> list[str]:
@@ -209,6 +245,7 @@ def restore_backup(manifest_path: Path, *, operator: str, note: str = "") -> Res
     report = verify_chain()
     if not report.ok:
         problems.append(f"audit chain broken at event #{report.broken_at}: {report.reason}")
+    _check_manifest_checkpoint(manifest, problems)
     with transaction.atomic():
         record = RecoveryRecord.objects.create(
             backup_file=data.name,
@@ -233,4 +270,9 @@ def restore_backup(manifest_path: Path, *, operator: str, note: str = "") -> Res
                 "problems": problems,
             },
         )
+    # The chain went back to the backup's: checkpoints from before are compared no more.
+    try:
+        checkpoints.write_checkpoint(checkpoints.RESTORE)
+    except ImproperlyConfigured as exc:
+        log.warning("restore without an audit checkpoint: %s", exc)
     return RestoreResult(ok=not problems, problems=problems, record=record)

@@ -46,7 +46,17 @@ class DeadlineView(APIView):
         years = optional_int(request.query_params, "years", low=0, high=30)
         months = optional_int(request.query_params, "months", low=0, high=360)
         days = optional_int(request.query_params, "days", low=0, high=3650)
-        nominal = period_end(start, years=years, months=months, days=days)
+        try:
+            nominal = period_end(start, years=years, months=months, days=days)
+        except (ValueError, OverflowError):
+            raise InvalidInput(
+                fields={
+                    "start": _(
+                        "The period would end after the year 9999: give an earlier start "
+                        "or a shorter period."
+                    )
+                }
+            ) from None
         last_day = deadline(start, years=years, months=months, days=days)
         return Response(
             {

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +19,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .clientaddress import client_address
 from .errors import DomainError, InvalidInput
 
 
@@ -62,6 +65,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Every API error as ``{"error": {"code", "message", "fields"}}`` in the request's language."""
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(request_too_large().as_dict(), status=413)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -86,6 +91,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+class RequestTooLarge(DomainError):
+    status = 413
+    default_code = "payload_too_large"
+
+
+def request_too_large() -> RequestTooLarge:
+    return RequestTooLarge(
+        _("The request body is larger than %(limit)s bytes.")
+        % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+    )
+
+
 def require_date(params: Any, name: str) -> dt.date:
     raw = params.get(name)
     if not raw:
@@ -107,3 +124,14 @@ def optional_int(params: Any, name: str, *, low: int, high: int) -> int:
             fields={name: _("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}}
         )
     return value
+
+
+class ClientAddressThrottleMixin:
+    """Throttles per client address count by ``core.clientaddress``, as pages and sign-in do.
+
+    DRF's own ``get_ident`` believes any ``X-Forwarded-For`` once ``NUM_PROXIES`` is set
+    and ignores it otherwise; ipdesk reads it only from its configured proxies.
+    """
+
+    def get_ident(self, request: Any) -> str:
+        return client_address(request)

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from ipdesk.core.rest import ClientAddressThrottleMixin
+
 
 class _SettingRateThrottle(SimpleRateThrottle):
     """A throttle whose rate is read from a setting when the request comes."""
@@ -32,7 +34,7 @@ class SendThrottle(_SettingRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-class PickupThrottle(_SettingRateThrottle):
+class PickupThrottle(ClientAddressThrottleMixin, _SettingRateThrottle):
     """Pickup by code, by API and by page: per client address (``IPDESK_PICKUP_RATE``)."""
 
     scope = "pickup"

@@ -7,4 +7,9 @@ class ReceiptsConfig(AppConfig):
     verbose_name = _("Electronic receipts")
 
     def ready(self) -> None:
+        from ipdesk.audit import checkpoints
+
         from . import handlers  # noqa: F401  (connects the review signal)
+        from .audit_keys import ReceiptKeys
+
+        checkpoints.use_keys(ReceiptKeys)

@@ -40,7 +40,11 @@ class SignedReceipt:
 
     @property
     def data(self) -> dict[str, Any]:
-        return dict(json.loads(self.signed))
+        data = json.loads(self.signed)
+        if not isinstance(data, dict):
+            # What an uploaded file claims was signed is read before its signature is checked.
+            raise ValueError("the signed data is not a JSON object")
+        return data
 
     @classmethod
     def of(cls, receipt: Receipt) -> SignedReceipt:
@@ -166,7 +170,7 @@ def read_receipt_xml(content: bytes) -> SignedReceipt:
             algorithm=signature.get("algorithm", ""),
         )
         data = signed.data
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise UnreadableDocument("file: the <Signature> block is damaged") from exc
     body = root.find("EInvoiceData")
     if body is None:

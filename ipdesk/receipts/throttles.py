@@ -6,8 +6,10 @@ from typing import Any
 
 from rest_framework.throttling import ScopedRateThrottle
 
+from ipdesk.core.rest import ClientAddressThrottleMixin
 
-class VerifyThrottle(ScopedRateThrottle):
+
+class VerifyThrottle(ClientAddressThrottleMixin, ScopedRateThrottle):
     """One limit for 查验 by API and by page: per client address, scope ``verify``."""
 
     @classmethod

@@ -79,15 +79,29 @@ def _positive_amount(
 # --- statements ------------------------------------------------------------------------
 
 
+FIRST_MONTH_YEAR, LAST_MONTH_YEAR = 2000, 2100
+
+
 def parse_month(value: str | dt.date, field: str = "month") -> dt.date:
     """The first day of a month given as ``YYYY-MM`` or as any date in it."""
     if isinstance(value, dt.date):
         return value.replace(day=1)
     try:
-        return dt.datetime.strptime(value.strip(), "%Y-%m").date()
+        month = dt.datetime.strptime(value.strip(), "%Y-%m").date()
     except (ValueError, AttributeError):
-        message = _("Enter a month as YYYY-MM, such as 2025-09.")
-        raise InvalidInput(fields={field: message}) from None
+        raise InvalidInput(
+            fields={field: _("Enter a month as YYYY-MM, such as 2025-09.")}
+        ) from None
+    # The month before and after are computed (balances brought forward, due dates), so the
+    # ends of the calendar are out of reach; the years of the fee schedule are in.
+    if not FIRST_MONTH_YEAR <= month.year <= LAST_MONTH_YEAR:
+        raise InvalidInput(
+            fields={
+                field: _("Enter a month from %(first)s-01 to %(last)s-12.")
+                % {"first": FIRST_MONTH_YEAR, "last": LAST_MONTH_YEAR}
+            }
+        )
+    return month
 
 
 def check_month_closed(month: dt.date) -> None:

@@ -13,7 +13,7 @@ Callers use the package (``from ipdesk.collection import services``); the names 
 its public surface.
 """
 
-from .booking import BookingData, LineData, PayerData, book_payment
+from .booking import BookingData, LineData, PayerData, book_into_todays_volume, book_payment
 from .corrections import correct_payment
 from .ledger import post_journal
 from .payment_dates import ChannelDates, determine_payment_date, is_booked_late
@@ -26,6 +26,7 @@ __all__ = [
     "ChannelDates",
     "LineData",
     "PayerData",
+    "book_into_todays_volume",
     "book_payment",
     "close_volume",
     "correct_payment",

@@ -34,6 +34,7 @@ from ..models import PayerKind, Payment, PaymentLine, PaymentStatus, Volume, Vol
 from ..signals import payment_reviewed
 from .ledger import post_payment
 from .payment_dates import ChannelDates, determine_payment_date, is_booked_late
+from .volumes import open_volume
 
 
 @dataclass(frozen=True)
@@ -281,3 +282,23 @@ def payment_payload(payment: Payment, lines: Sequence[PaymentLine]) -> dict[str,
     if payment.agency_id is not None:
         payload["agency"] = payment.agency.code if payment.agency else None
     return payload
+
+
+def book_into_todays_volume(
+    *, office: Organisation, data: BookingData, actor: User, reviewed: bool = False
+) -> Payment:
+    """Book into today's open volume of the payment's channel, opening it if there is none.
+
+    One transaction: a booking refused for bad input leaves no empty volume (nor its audit
+    event) behind, which would otherwise hold up the day's submission.
+    """
+    if data.channel not in CHANNELS:
+        raise unknown_channel()
+    with transaction.atomic():
+        volume = open_volume(
+            office=office,
+            kind=CHANNELS[data.channel].volume,
+            day=timezone.localdate(),
+            actor=actor,
+        )
+        return book_payment(volume=volume, data=data, actor=actor, reviewed=reviewed)

@@ -17,6 +17,14 @@ from ipdesk.core.errors import Conflict, InvalidInput
 from ..models import Volume, VolumeKind, VolumeStatus
 
 
+def _open_volume(office: Organisation, kind: str, day: dt.date) -> Volume | None:
+    return (
+        Volume.objects.select_for_update()
+        .filter(office=office, kind=kind, day=day, status=VolumeStatus.OPEN)
+        .first()
+    )
+
+
 def open_volume(*, office: Organisation, kind: str, day: dt.date, actor: User) -> Volume:
     """The open volume of that office, day and kind, opening the next one if none is open."""
     if kind not in VolumeKind.values:
@@ -29,11 +37,19 @@ def open_volume(*, office: Organisation, kind: str, day: dt.date, actor: User) -
         raise InvalidInput(fields={"day": _("A volume cannot be opened for a future day.")})
     policy.require(actor, policy.OFFICE_ACCOUNTS, _("open volumes"), office=office)
     with transaction.atomic():
-        existing = (
-            Volume.objects.select_for_update()
-            .filter(office=office, kind=kind, day=day, status=VolumeStatus.OPEN)
-            .first()
+        existing = _open_volume(office, kind, day)
+        if existing:
+            return existing
+        # Two requests that both find no open volume would both take the next number, and
+        # one would fail on ``volume_unique_number``. Openers of the office's volumes take
+        # turns on its row; the second then finds the volume the first opened. NO KEY UPDATE
+        # leaves alone the key-share locks that inserting the office's payments takes.
+        list(
+            Organisation.objects.select_for_update(no_key=True)
+            .filter(pk=office.pk)
+            .values_list("pk", flat=True)
         )
+        existing = _open_volume(office, kind, day)
         if existing:
             return existing
         number = (
