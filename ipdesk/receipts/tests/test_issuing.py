@@ -126,7 +126,10 @@ def test_duplicate_number_is_refused_by_the_database(reviewed_payment: Payment) 
 def test_check_codes_are_six_of_36_characters_and_vary() -> None:
     codes = [services.new_check_code() for _ in range(3000)]
     assert all(len(c) == 6 and set(c) <= set(services.CHECK_CODE_ALPHABET) for c in codes)
-    assert len(set(codes)) == len(codes)
+    # 3,000 draws from 36**6 codes repeat one about 0.2 % of the time (the birthday bound), so
+    # demanding none made the test fail by chance; two or more repeats (p ~ 2e-6) mean the
+    # draw is not uniform.
+    assert len(codes) - len(set(codes)) <= 1
     seen = Counter("".join(codes))
     assert set(seen) == set(services.CHECK_CODE_ALPHABET)
 
