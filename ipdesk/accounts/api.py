@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipdesk.core.schema import error_responses
+
 from . import services
 from .backends import client_ip
 from .models import Organisation, Role
@@ -89,7 +91,7 @@ class PhoneCodeView(APIView):
     @extend_schema(
         summary="Send a sign-in code by SMS",
         request=PhoneIn,
-        responses={202: CodeSentOut},
+        responses={202: CodeSentOut, **error_responses(403, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -110,7 +112,7 @@ class PhoneLoginView(APIView):
     @extend_schema(
         summary="Sign in with a mobile number and code",
         request=PhoneCodeIn,
-        responses={200: TokenOut},
+        responses={200: TokenOut, **error_responses(403)},
         auth=[],
     )
     def post(self, request: Request) -> Response:

@@ -35,6 +35,24 @@ class AuditEventOut(serializers.ModelSerializer):
         ]
 
 
+class AuditEventsPage(serializers.Serializer):
+    events = AuditEventOut(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="pass as `after` for the next page; null on the last page"
+    )
+
+
+class ChainReportOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField(help_text="events checked")
+    head_sequence = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    broken_at = serializers.IntegerField(
+        allow_null=True, help_text="sequence of the first event that breaks the chain"
+    )
+    reason = serializers.CharField(allow_blank=True)
+
+
 class AuditEventsView(APIView):
     permission_classes = [role_permission(Role.AUDITOR, Role.ADMIN)]
 
@@ -46,7 +64,7 @@ class AuditEventsView(APIView):
             OpenApiParameter("object_id", str),
             OpenApiParameter("action", str),
         ],
-        responses={200: AuditEventOut(many=True)},
+        responses={200: AuditEventsPage},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -57,29 +75,18 @@ class AuditEventsView(APIView):
                 events = events.filter(**{name: params[name]})
         page = list(events.order_by("sequence")[:PAGE])
         return Response(
-            {
-                "events": AuditEventOut(page, many=True).data,
-                "next_after": page[-1].sequence if len(page) == PAGE else None,
-            }
+            AuditEventsPage(
+                {"events": page, "next_after": page[-1].sequence if len(page) == PAGE else None}
+            ).data
         )
 
 
 class AuditVerifyView(APIView):
     permission_classes = [role_permission(Role.AUDITOR, Role.ADMIN)]
 
-    @extend_schema(summary="Verify the whole audit chain", responses={200: dict})
+    @extend_schema(summary="Verify the whole audit chain", responses={200: ChainReportOut})
     def get(self, request: Request) -> Response:
-        report = verify_chain()
-        return Response(
-            {
-                "ok": report.ok,
-                "checked": report.checked,
-                "head_sequence": report.head_sequence,
-                "head_hash": report.head_hash,
-                "broken_at": report.broken_at,
-                "reason": report.reason,
-            }
-        )
+        return Response(ChainReportOut(verify_chain()).data)
 
 
 urlpatterns = [
