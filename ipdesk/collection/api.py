@@ -76,7 +76,7 @@ def _payment_for(request: Request, pk: int) -> Payment:
 
 class PayerIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=PayerKind.values)
+    kind = serializers.ChoiceField(choices=PayerKind.choices)
     id_code = serializers.CharField(max_length=18)
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -101,7 +101,7 @@ class LineIn(serializers.Serializer):
 
 
 class PaymentIn(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=Channel.values)
+    channel = serializers.ChoiceField(choices=Channel.choices)
     office = serializers.CharField(max_length=20)
     payer = PayerIn()
     application_number = serializers.CharField(max_length=20)
@@ -332,7 +332,7 @@ class PaymentSendBackView(APIView):
 
 class CorrectionIn(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
-    cause = serializers.ChoiceField(choices=CorrectionCause.values)
+    cause = serializers.ChoiceField(choices=CorrectionCause.choices)
     payer = PayerIn()
     application_number = serializers.CharField(max_length=20)
     lines = LineIn(many=True, allow_empty=False, max_length=50)
@@ -370,7 +370,7 @@ class PaymentCorrectView(APIView):
 
 class RefundIn(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=15, decimal_places=2)
-    reason = serializers.ChoiceField(choices=RefundReason.values)
+    reason = serializers.ChoiceField(choices=RefundReason.choices)
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
@@ -414,7 +414,7 @@ class RefundDecisionView(APIView):
 
 class VolumeIn(serializers.Serializer):
     office = serializers.CharField(max_length=20)
-    kind = serializers.ChoiceField(choices=VolumeKind.values)
+    kind = serializers.ChoiceField(choices=VolumeKind.choices)
     day = serializers.DateField(required=False)
 
 

@@ -78,6 +78,17 @@ class MoneyField(serializers.Field):
         return money_str(value)
 
 
+class IsoDateTimeField(serializers.DateTimeField):
+    """A moment as Python writes it (``isoformat()``), in the zone it was stored in."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return value.isoformat() if value is not None else None
+
+
 # --- file answers ----------------------------------------------------------------------------
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -24,7 +24,7 @@ from .services import REDUCTIONS, QuoteRequest, quote_fees
 
 
 class QuoteIn(serializers.Serializer):
-    patent_kind = serializers.ChoiceField(choices=PatentKind.values)
+    patent_kind = serializers.ChoiceField(choices=PatentKind.choices)
     fee_code = serializers.SlugField(max_length=40)
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=999)
     year = serializers.IntegerField(required=False, min_value=1, max_value=30)
