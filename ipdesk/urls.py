@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from ipdesk.core.api import unknown_path
 from ipdesk.receipts.api import public_keys
 
 api_v1 = [
@@ -13,6 +14,7 @@ api_v1 = [
     path("", include("ipdesk.receipts.api")),
     path("", include("ipdesk.delivery.api")),
     path("", include("ipdesk.settlement.api")),
+    re_path(r"", unknown_path, name="unknown-path"),
 ]
 
 urlpatterns = [

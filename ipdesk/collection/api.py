@@ -19,7 +19,6 @@ from ipdesk.accounts.models import Organisation, OrganisationKind, Role
 from ipdesk.accounts.services import oversees_all_offices
 from ipdesk.core.api import optional_int, require_date
 from ipdesk.core.errors import InvalidInput, NotFound
-from ipdesk.core.money import money_str
 from ipdesk.core.schema import (
     XLSX,
     FileAnswerNegotiation,
@@ -538,36 +537,38 @@ class ExcuseIn(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, allow_blank=True)
 
 
-def submission_body(submission: DaySubmission) -> dict[str, Any]:
-    return {
-        "id": submission.pk,
-        "office": submission.office.code,
-        "day": submission.day.isoformat(),
-        "due_on": submission.due_on.isoformat(),
-        "submitted_on": submission.submitted_on.isoformat(),
-        "entries": submission.entries,
-        "total": money_str(submission.total),
-        "late_working_days": submission.late_working_days,
-        "excuse": submission.excuse,
-    }
+class DaySubmissionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    office = serializers.CharField(source="office.code")
+    day = serializers.DateField()
+    due_on = serializers.DateField()
+    submitted_on = serializers.DateField()
+    entries = serializers.IntegerField()
+    total = MoneyField()
+    late_working_days = serializers.IntegerField()
+    excuse = serializers.CharField(allow_blank=True, help_text="the reason accepted for a delay")
+
+
+class DaySubmissionsOut(serializers.Serializer):
+    submissions = DaySubmissionOut(many=True)
 
 
 class DaySubmissionsView(APIView):
     @extend_schema(
         summary="The office's days sent to the fee office (报送) in a year",
         parameters=[OpenApiParameter("year", int)],
-        responses={200: dict},
+        responses={200: DaySubmissionsOut},
     )
     def get(self, request: Request, code: str) -> Response:
         office = _office_for(request, code)
         year = optional_int(request.query_params, "year", low=0, high=9999)
         rows = selectors.submissions_of(office, year or timezone.localdate().year)
-        return Response({"submissions": [submission_body(s) for s in rows]})
+        return Response(DaySubmissionsOut({"submissions": rows}).data)
 
     @extend_schema(
         summary="Send a booking day's data and receipts to the fee office",
         request=DaySubmissionIn,
-        responses={201: dict},
+        responses={201: DaySubmissionOut, **error_responses(409, 422)},
     )
     def post(self, request: Request, code: str) -> Response:
         office = _office_for(request, code)
@@ -576,14 +577,14 @@ class DaySubmissionsView(APIView):
         submission = services.submit_day(
             office=office, day=data.validated_data["day"], actor=request.user
         )
-        return Response(submission_body(submission), status=201)
+        return Response(DaySubmissionOut(submission).data, status=201)
 
 
 class ExcuseDelayView(APIView):
     @extend_schema(
         summary="The fee office accepts a reason for a late day",
         request=ExcuseIn,
-        responses={200: dict},
+        responses={200: DaySubmissionOut, **error_responses(409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         submission = selectors.submission(pk)
@@ -594,7 +595,7 @@ class ExcuseDelayView(APIView):
         excused = services.excuse_late_submission(
             submission, reason=data.validated_data["reason"], actor=request.user
         )
-        return Response(submission_body(excused))
+        return Response(DaySubmissionOut(excused).data)
 
 
 class RefundApproveView(RefundDecisionView):

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
@@ -20,7 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .calendar import calendar
 from .deadlines import deadline, period_end
-from .errors import DomainError, InvalidInput
+from .errors import DomainError, InvalidInput, NotFound
 from .identifiers import (
     parse_application_number,
     validate_credit_code,
@@ -94,6 +95,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"error": {"code": code, "message": message, "fields": {}}}
     response.data = body
     return response
+
+
+@csrf_exempt  # it changes nothing, and a client with no session has no CSRF token
+def unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Whatever no endpoint matches under the API (e.g. ``payments/abc`` where an id is a
+    number): the error shape, not Django's HTML page."""
+    return JsonResponse(NotFound().as_dict(), status=404)
 
 
 def require_date(params: Any, name: str) -> dt.date:

@@ -68,11 +68,10 @@ MONEY_PATTERN = r"^-?[0-9]{1,13}\.[0-9]{2}$"
 
 @extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "900.00"})
 class MoneyField(serializers.Field):
-    """An amount in yuan as the API writes it: a string with two decimals ("1234.50")."""
+    """An amount in yuan as the API writes it: a string with two decimals ("1234.50").
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
+    For answers only (input amounts are ``DecimalField``s, which check their digits).
+    """
 
     def to_representation(self, value: Decimal | int | str) -> str:
         return money_str(value)
@@ -80,10 +79,6 @@ class MoneyField(serializers.Field):
 
 class IsoDateTimeField(serializers.DateTimeField):
     """A moment as Python writes it (``isoformat()``), in the zone it was stored in."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> Any:
         return value.isoformat() if value is not None else None

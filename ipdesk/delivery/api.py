@@ -388,7 +388,7 @@ class StartBindingApi(APIView):
 
     permission_classes = [role_permission(Role.PAYER)]
 
-    @extend_schema(request=None, responses={201: BindingCodeOut})
+    @extend_schema(request=None, responses={201: BindingCodeOut, **error_responses(400)})
     def post(self, request: Request) -> Response:
         binding_code, code = services.start_binding(request.user)  # type: ignore[arg-type]
         return Response(

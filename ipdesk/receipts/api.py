@@ -251,9 +251,6 @@ class ReceiptDataOut(serializers.Serializer):
 class SignedDataField(serializers.Field):
     """The signed data as it was signed: parsed, never re-serialised field by field."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
-
     def to_representation(self, value: str) -> Any:
         return json.loads(value)
 

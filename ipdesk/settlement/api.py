@@ -37,6 +37,7 @@ from . import reports, selectors, services
 from .models import MonthlyStatement, StatementStatus
 
 FORMAT_PARAMETER = OpenApiParameter("format", str, enum=["json", "pdf", "xlsx"])
+MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 MONTH_PARAMETER = OpenApiParameter("month", str, required=True, description="YYYY-MM")
 
 
@@ -71,12 +72,9 @@ def _format(request: Request) -> str:
     return fmt
 
 
-@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2026-05"})
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-05"})
 class MonthField(serializers.Field):
     """A month as YYYY-MM."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value: Any) -> str:
         return f"{value:%Y-%m}"
@@ -209,7 +207,12 @@ class CloseMonthView(APIView):
     @extend_schema(
         summary="Issue every agency office's statement of a month not yet issued",
         request=None,
-        responses={200: MonthClosedOut, **error_responses(409)},
+        parameters=[
+            OpenApiParameter(
+                "month", str, OpenApiParameter.PATH, description="YYYY-MM", pattern=MONTH_PATTERN
+            )
+        ],
+        responses={200: MonthClosedOut, **error_responses(400, 409)},
     )
     def post(self, request: Request, month: str) -> Response:
         results = services.close_month(month, actor=request.user)
@@ -410,9 +413,6 @@ class DebitCreditOut(serializers.Serializer):
 class DebitCreditField(serializers.Field):
     """A balance or movement as its (debit, credit) pair."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
-
     def to_representation(self, pair: tuple[Any, Any]) -> dict[str, str]:
         return {"debit": money_str(pair[0]), "credit": money_str(pair[1])}
 
@@ -442,9 +442,6 @@ class NamedAmountOut(serializers.Serializer):
 @extend_schema_field(NamedAmountOut(many=True))
 class NamedAmountsField(serializers.Field):
     """Balance-sheet lines, each a (name, amount) pair."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
         return [{"name": name, "amount": money_str(amount)} for name, amount in pairs]

@@ -1,0 +1,82 @@
+"""Schemathesis over the whole OpenAPI schema, against the WSGI app, as every kind of caller.
+
+Each operation gets a bounded number of generated requests (valid and invalid data, path
+parameters naming things that exist or not), each sent as admin, collector, reviewer,
+fee-office clerk, payer and anonymous. Every answer must be no server error, with a
+documented status, a documented content type and a body that matches the schema.
+Generation is derandomised, so a run is repeatable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from .conftest import ApiWorld, known_cases, known_path_parameters
+
+CALLERS = ["admin", "collector", "reviewer", "fee_clerk", "payer", "wallet", "anonymous"]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+EXAMPLES_PER_OPERATION = 12
+
+SCHEMA = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+OPERATIONS = {
+    f"{op.method.upper()} {op.path}": op
+    for op in (result.ok() for result in SCHEMA.get_all_operations())
+}
+
+
+def cases(operation: Any, world: ApiWorld) -> st.SearchStrategy[Any]:
+    modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    strategies = [operation.as_strategy(generation_mode=mode) for mode in modes]
+    known = known_path_parameters(operation.path, world)
+    if known:
+        strategies += [
+            st.sampled_from(known).flatmap(
+                lambda params, mode=mode: operation.as_strategy(
+                    generation_mode=mode, path_parameters=params
+                )
+            )
+            for mode in modes
+        ]
+    return st.one_of(strategies)
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_operation_conforms_to_the_schema(label: str, api_world: ApiWorld) -> None:
+    operation = OPERATIONS[label]
+    for known in known_cases(label, api_world):
+        case = operation.Case(**known)
+        for caller in CALLERS:
+            case.call_and_validate(headers=api_world.headers(caller), checks=CHECKS)
+
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases(operation, api_world))
+    def each_caller_gets_a_conforming_answer(case: Any) -> None:
+        for caller in CALLERS:
+            case.call_and_validate(headers=api_world.headers(caller), checks=CHECKS)
+
+    each_caller_gets_a_conforming_answer()
