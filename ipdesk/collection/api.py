@@ -32,7 +32,6 @@ from . import selectors, services
 from .models import (
     Channel,
     CorrectionCause,
-    DaySubmission,
     EntryKind,
     PayerKind,
     Payment,

@@ -25,6 +25,10 @@ class ApiWorld:
     bindings: list[int] = field(default_factory=list)
     offices: list[str] = field(default_factory=list)
     months: list[str] = field(default_factory=list)
+    open_volume: int = 0
+    closed_volume: int = 0
+    entered_payment: int = 0
+    binding_code: str = ""
     verification: dict[str, str] = field(default_factory=dict)
     receipt_xml: bytes = b""
     today: str = ""
@@ -37,9 +41,9 @@ class ApiWorld:
 @pytest.fixture
 def api_world(db: None) -> ApiWorld:
     """The demo (offices, one user per role, a reviewed day of counter payments with their
-    receipts); an open volume with an entered payment, a requested refund, last month's
-    statement, a day sent to the fee office, a wallet app bound by the demo payer; and a
-    token per caller."""
+    receipts); a closed and an open volume each with an entered payment, a requested refund,
+    last month's statement, a day sent to the fee office, a wallet app bound by the demo
+    payer and a binding code for another; and a token per caller."""
     import datetime as dt
 
     from django.utils import timezone
@@ -55,7 +59,7 @@ def api_world(db: None) -> ApiWorld:
     from ipdesk.receipts.models import Receipt
     from ipdesk.settlement import services as settlement
     from ipdesk.settlement.models import MonthlyStatement
-    from ipdesk.testing import booking
+    from ipdesk.testing import application_number, booking
 
     today = timezone.localdate()
     last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
@@ -70,14 +74,25 @@ def api_world(db: None) -> ApiWorld:
             payment=first, actor=users["collector"], amount=first.total, reason="duplicate"
         )
         collection.submit_day(office=office, day=today, actor=users["collector"])
-        volume = collection.open_volume(
-            office=office, kind=VolumeKind.COUNTER, day=today, actor=users["collector"]
-        )
-        collection.book_payment(volume=volume, data=booking(), actor=users["collector"])
+        volumes, entered = [], []
+        for serial in (5, 6):
+            volume = collection.open_volume(
+                office=office, kind=VolumeKind.COUNTER, day=today, actor=users["collector"]
+            )
+            payment = collection.book_payment(
+                volume=volume,
+                data=booking(number=application_number(serial=serial)),
+                actor=users["collector"],
+            )
+            volumes.append(volume.pk)
+            entered.append(payment.pk)
+            if serial == 5:
+                collection.close_volume(volume, actor=users["collector"])
         settlement.issue_statement(office, last_month, users["clerk"])
         wallet, wallet_token, _secret = delivery.register_wallet(name="票夹")
         _binding, code = delivery.start_binding(users["payer"])
         delivery.complete_binding(wallet, code=code, phone=users["payer"].phone)
+        _binding, world_binding_code = delivery.start_binding(users["payer"])
     world = ApiWorld()
     for caller, username in [
         ("admin", "admin"),
@@ -89,7 +104,10 @@ def api_world(db: None) -> ApiWorld:
         _token, world.tokens[caller] = issue_api_token(users[username], name="schemathesis")
     world.tokens["wallet"] = wallet_token
     world.tokens["anonymous"] = None
-    world.payments = list(Payment.objects.values_list("pk", flat=True))
+    world.payments = list(Payment.objects.order_by("pk").values_list("pk", flat=True))
+    world.closed_volume, world.open_volume = volumes
+    world.entered_payment = entered[0]
+    world.binding_code = world_binding_code
     world.counter_payments = list(
         Payment.objects.filter(channel="counter").values_list("pk", flat=True)
     )
@@ -140,19 +158,19 @@ def known_cases(label: str, world: ApiWorld) -> list[dict[str, Any]]:
             {"body": {**payment, "channel": "online", "office": "CNIPA"}},
         ],
         "POST /api/v1/volumes": [{"body": {"office": "BJ", "kind": "counter"}}],
-        "POST /api/v1/volumes/{id}/close": [{"path_parameters": {"id": world.volumes[-1]}}],
+        "POST /api/v1/volumes/{id}/close": [{"path_parameters": {"id": world.open_volume}}],
         "POST /api/v1/volumes/{id}/review": [
-            {"path_parameters": {"id": world.volumes[-1]}, "body": {"approve_overrides": False}}
+            {"path_parameters": {"id": world.closed_volume}, "body": {"approve_overrides": False}}
         ],
         "POST /api/v1/payments/{id}/review": [
-            {"path_parameters": {"id": world.payments[-1]}, "body": {}}
+            {"path_parameters": {"id": world.entered_payment}, "body": {}}
         ],
         "POST /api/v1/payments/{id}/send-back": [
-            {"path_parameters": {"id": world.payments[-1]}, "body": {"note": "金额有误"}}
+            {"path_parameters": {"id": world.entered_payment}, "body": {"note": "金额有误"}}
         ],
         "POST /api/v1/payments/{id}/correct": [
             {
-                "path_parameters": {"id": world.payments[0]},
+                "path_parameters": {"id": world.payments[1]},
                 "body": {
                     "reason": "申请号有误",
                     "cause": "office_error",
@@ -164,8 +182,8 @@ def known_cases(label: str, world: ApiWorld) -> list[dict[str, Any]]:
         ],
         "POST /api/v1/payments/{id}/refunds": [
             {
-                "path_parameters": {"id": world.payments[1]},
-                "body": {"amount": "100.00", "reason": "overpayment"},
+                "path_parameters": {"id": world.payments[2]},
+                "body": {"amount": "10.00", "reason": "overpayment"},
             }
         ],
         "GET /api/v1/offices/{code}/daily-report": [
@@ -192,6 +210,10 @@ def known_cases(label: str, world: ApiWorld) -> list[dict[str, Any]]:
         "POST /api/v1/receipts/{code}/{number}/send": [
             {"path_parameters": receipt, "body": {"email": "payer@example.com"}}
         ],
+        "POST /api/v1/wallet/bindings": [
+            {"body": {"code": world.binding_code, "phone": "13800138000"}}
+        ],
+        "POST /api/v1/settlement/months/{month}/close": [{"path_parameters": {"month": month}}],
         "GET /api/v1/wallet/receipts": [{"query": {"phone": "13800138000", "limit": 1}}],
         "GET /api/v1/settlement/statements": [{"query": {"month": month, "office": "BJ"}}],
         "POST /api/v1/settlement/statements": [{"body": {"office": "SH", "month": month}}],
