@@ -273,7 +273,7 @@ class PaperReceiptView(APIView):
 
     @extend_schema(
         summary="The four-part paper receipt of a counter payment (PDF)",
-        responses=file_responses("application/pdf"),
+        responses={**file_responses("application/pdf"), **error_responses(400)},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         payment = _payment_for(request, pk)
