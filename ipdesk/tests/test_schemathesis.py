@@ -10,11 +10,14 @@ Generation is derandomised, so a run is repeatable.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -67,6 +70,18 @@ def cases(operation: Any, world: ApiWorld) -> st.SearchStrategy[Any]:
             for mode in modes
         ]
     return st.one_of(strategies)
+
+
+@pytest.fixture(autouse=True)
+def _requests_share_the_test_transaction() -> Iterator[None]:
+    """The WSGI app closes the database connection after a request when it is not in
+    autocommit mode, as a test's transaction is not; Django's own test client turns that
+    off the same way (without it, PostgreSQL loses the test's data after one request)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
