@@ -6,15 +6,33 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install system-packages migrate demo lint typecheck check messages clean
+.PHONY: run test install lock lock-upgrade system-packages migrate demo lint lint-imports typecheck check messages clean
 
-$(STAMP): pyproject.toml
+# Installs the exact versions of requirements/dev.lock, hashes checked, then ipdesk itself
+# (its dependencies are all in the lock; the build backend too, hence no build isolation).
+# Nothing but python3 and PyPI is needed; `pip check` catches a lock that misses a dependency.
+$(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { \
+	  echo "requirements/dev.lock lacks a dependency of pyproject.toml: run make lock" >&2; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing dependencies in pyproject.toml: regenerate requirements/*.lock (keeping every
+# pin that still fits) and install them. `make lock-upgrade` moves everything to the newest
+# versions pyproject.toml allows. Both need PyPI; `tools/lock.py --check` is what CI runs.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python tools/lock.py
+	$(MAKE) install
+
+lock-upgrade:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python tools/lock.py --upgrade
+	$(MAKE) install
 
 # Debian packages beyond Python (see tools/system-packages); installs only what is missing.
 system-packages:
@@ -35,9 +53,16 @@ test: install system-packages
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
+# The import contracts in pyproject.toml: layers of apps, api/views as leaves, no cycles.
+lint-imports: install
+	$(BIN)/lint-imports
+
+# Services and selectors of every app, as modules (services.py) or packages (services/).
+TYPECHECKED := $(wildcard ipdesk/*/policy.py ipdesk/*/services.py ipdesk/*/services ipdesk/*/selectors.py ipdesk/*/selectors)
 typecheck: install
-	$(BIN)/mypy ipdesk/*/services.py ipdesk/*/selectors.py
+	$(BIN)/mypy $(TYPECHECKED)
 
 check: lint typecheck test
 

@@ -24,16 +24,18 @@ def _transactional_flush_may_empty_audit() -> Iterator[None]:
     """Django empties the database after a transactional test.
 
     Let it remove audit rows, and put back what the data migrations loaded (the official
-    fee schedule), which every later test on the same worker relies on as it would in
-    production.
+    fee schedule and its late-charge bands), which every later test on the same worker relies
+    on as it would in production.
     """
     original = TransactionTestCase._fixture_teardown
     schedule = importlib.import_module("ipdesk.tariff.migrations.0002_official_schedule")
+    bands = importlib.import_module("ipdesk.tariff.migrations.0004_late_charge_bands")
 
     def teardown(self: TransactionTestCase) -> None:
         with guards.flush_allowed():
             original(self)
         schedule.load(django_apps, None)
+        bands.load_bands(django_apps, None)
 
     TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
     yield

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "ipdesk.receipts",
     "ipdesk.delivery",
     "ipdesk.portal",
+    "ipdesk.home",
 ]
 
 MIDDLEWARE = [
@@ -145,9 +147,37 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto=https`` -> ``("HTTP_X_FORWARDED_PROTO", "https")``; empty -> None."""
+    if not value:
+        return None
+    header, _separator, expected = (part.strip() for part in value.partition("="))
+    if not header or not expected:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={value!r}: expected HEADER=VALUE, "
+            "e.g. X-Forwarded-Proto=https"
+        )
+    meta = header.upper().replace("-", "_")
+    return (meta if meta.startswith("HTTP_") else f"HTTP_{meta}", expected)
+
+
+# IPDESK_HTTPS=true declares that the site is reached over HTTPS only: plain HTTP is
+# redirected, cookies travel only over HTTPS, and browsers are told (HSTS) for a year to use
+# nothing else for this host and its subdomains, preloading included. Each part can be tuned
+# alone with the variable of the same name as the setting.
+IPDESK_HTTPS = env.bool("IPDESK_HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=IPDESK_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if IPDESK_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=IPDESK_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=IPDESK_HTTPS)
+# Behind a proxy that terminates TLS, Django sees plain HTTP and would redirect forever; the
+# proxy's header tells it the original scheme. Set it only when the proxy always sets (or
+# strips) that header itself, otherwise any client could claim to have come over HTTPS.
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = IPDESK_HTTPS or not DEBUG
+CSRF_COOKIE_SECURE = IPDESK_HTTPS or not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -162,7 +192,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "ipdesk.core.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "ipdesk.core.api.exception_handler",
+    "EXCEPTION_HANDLER": "ipdesk.core.rest.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rest_framework.test import APIClient
 
+from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
 from ipdesk.accounts.services import create_organisation, create_user, issue_api_token
 
@@ -38,7 +39,7 @@ def user(
     if org is None and role != Role.PAYER:
         kind = (
             OrganisationKind.AGENCY_OFFICE
-            if role in (Role.COLLECTOR, Role.REVIEWER)
+            if role in policy.BOOKKEEPERS
             else OrganisationKind.FEE_OFFICE
         )
         org = organisation(kind, "BJ" if kind == OrganisationKind.AGENCY_OFFICE else "CNIPA")

@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from ipdesk.core.api import unknown_path
-from ipdesk.receipts.api import public_keys
+from ipdesk.core.rest import unknown_path
+from ipdesk.receipts import urls as receipts_urls
 
 api_v1 = [
     path("", include("ipdesk.accounts.api")),
-    path("", include("ipdesk.audit.api")),
     path("", include("ipdesk.core.api")),
     path("", include("ipdesk.tariff.api")),
     path("", include("ipdesk.collection.api")),
@@ -23,7 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path(".well-known/ipdesk/keys.json", public_keys, name="receipt-keys"),
+    path(".well-known/ipdesk/", include(receipts_urls.well_known)),
     path("verify/", include("ipdesk.receipts.urls")),
     path("pickup/", include("ipdesk.delivery.urls")),
     path("admin/", admin.site.urls),
@@ -32,5 +31,5 @@ urlpatterns = [
     path("fees/", include("ipdesk.tariff.urls")),
     path("collection/", include("ipdesk.collection.urls")),
     path("settlement/", include("ipdesk.settlement.urls")),
-    path("", include("ipdesk.core.urls")),
+    path("", include("ipdesk.home.urls")),
 ]

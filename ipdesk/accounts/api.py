@@ -1,4 +1,8 @@
-"""Who am I, and the organisations a user may see."""
+"""Who am I, the organisations a user may see, sign-in by phone, and the audit log.
+
+The audit log's endpoints live here rather than in ``audit``: who may read it is decided by
+the access policy of ``accounts``, which sits above ``audit``.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,21 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipdesk.audit.models import AuditEvent
+from ipdesk.audit.selectors import verify_chain
+from ipdesk.core.rest import optional_int
 from ipdesk.core.schema import error_responses
 
-from . import services
+from . import policy, services
 from .backends import client_ip
-from .models import Organisation, Role
-from .permissions import role_permission
-from .selectors import organisations_visible_to
+from .models import Organisation
 
 
 class OrganisationOut(serializers.ModelSerializer):
@@ -51,15 +56,13 @@ class MeView(APIView):
 
 
 class OrganisationsView(APIView):
-    permission_classes = [
-        role_permission(Role.COLLECTOR, Role.REVIEWER, Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN)
-    ]
+    permission_classes = [policy.role_permission(policy.STAFF)]
 
     @extend_schema(
         summary="Organisations visible to the user", responses={200: OrganisationOut(many=True)}
     )
     def get(self, request: Request) -> Response:
-        return Response(OrganisationOut(organisations_visible_to(request.user), many=True).data)
+        return Response(OrganisationOut(policy.visible_organisations(request.user), many=True).data)
 
 
 class PhoneIn(serializers.Serializer):
@@ -125,9 +128,89 @@ class PhoneLoginView(APIView):
         return Response({"token": plaintext, "username": user.username, "role": user.role})
 
 
+# --- the audit log (auditors and administrators only) --------------------------------------
+
+AUDIT_PAGE = 200
+
+
+class AuditEventOut(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "sequence",
+            "occurred_at",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "payload",
+            "prev_hash",
+            "hash",
+        ]
+
+
+class AuditEventsPage(serializers.Serializer):
+    events = AuditEventOut(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="pass as `after` for the next page; null on the last page"
+    )
+
+
+class ChainReportOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField(help_text="events checked")
+    head_sequence = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    broken_at = serializers.IntegerField(
+        allow_null=True, help_text="sequence of the first event that breaks the chain"
+    )
+    reason = serializers.CharField(allow_blank=True)
+
+
+class AuditEventsView(APIView):
+    permission_classes = [policy.role_permission(policy.AUDITORS)]
+
+    @extend_schema(
+        summary="Audit events, oldest first",
+        parameters=[
+            OpenApiParameter("after", int, description="return events after this sequence"),
+            OpenApiParameter("object_type", str),
+            OpenApiParameter("object_id", str),
+            OpenApiParameter("action", str),
+        ],
+        responses={200: AuditEventsPage},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        after = optional_int(params, "after", low=0, high=2**62)
+        events = AuditEvent.objects.filter(sequence__gt=after)
+        for name in ("object_type", "object_id", "action"):
+            if params.get(name):
+                events = events.filter(**{name: params[name]})
+        page = list(events.order_by("sequence")[:AUDIT_PAGE])
+        return Response(
+            AuditEventsPage(
+                {
+                    "events": page,
+                    "next_after": page[-1].sequence if len(page) == AUDIT_PAGE else None,
+                }
+            ).data
+        )
+
+
+class AuditVerifyView(APIView):
+    permission_classes = [policy.role_permission(policy.AUDITORS)]
+
+    @extend_schema(summary="Verify the whole audit chain", responses={200: ChainReportOut})
+    def get(self, request: Request) -> Response:
+        return Response(ChainReportOut(verify_chain()).data)
+
+
 urlpatterns = [
     path("auth/phone/code", PhoneCodeView.as_view(), name="auth-phone-code"),
     path("auth/phone/login", PhoneLoginView.as_view(), name="auth-phone-login"),
     path("me", MeView.as_view(), name="me"),
     path("organisations", OrganisationsView.as_view(), name="organisations"),
+    path("audit/events", AuditEventsView.as_view(), name="audit-events"),
+    path("audit/verify", AuditVerifyView.as_view(), name="audit-verify"),
 ]

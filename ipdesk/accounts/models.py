@@ -25,18 +25,6 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
-# Which organisation kinds a role may belong to; a payer may also have none (an individual).
-ROLE_ORGANISATION_KINDS: dict[str, set[str]] = {
-    Role.PAYER: {OrganisationKind.PATENT_AGENCY, OrganisationKind.ENTERPRISE},
-    Role.COLLECTOR: {OrganisationKind.AGENCY_OFFICE, OrganisationKind.FEE_OFFICE},
-    Role.REVIEWER: {OrganisationKind.AGENCY_OFFICE, OrganisationKind.FEE_OFFICE},
-    Role.FEE_CLERK: {OrganisationKind.FEE_OFFICE},
-    Role.AUDITOR: {OrganisationKind.FEE_OFFICE},
-    Role.ADMIN: {OrganisationKind.FEE_OFFICE},
-}
-STAFF_ROLES = {Role.COLLECTOR, Role.REVIEWER, Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN}
-
-
 class Organisation(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=OrganisationKind.choices)
     code = models.CharField(
@@ -109,10 +97,6 @@ class User(AbstractUser):
                 fields=["phone"], condition=~models.Q(phone=""), name="user_phone_unique"
             ),
         ]
-
-    @property
-    def is_office_staff(self) -> bool:
-        return self.role in STAFF_ROLES
 
 
 class ApiToken(models.Model):

@@ -16,16 +16,6 @@ def fee_office() -> Organisation | None:
     return Organisation.objects.filter(kind=OrganisationKind.FEE_OFFICE, is_active=True).first()
 
 
-def organisations_visible_to(user: User) -> QuerySet[Organisation]:
-    """Fee-office staff see every organisation; everyone else only their own."""
-    org = user.organisation
-    if org is None:
-        return Organisation.objects.none()
-    if org.kind == OrganisationKind.FEE_OFFICE:
-        return Organisation.objects.all()
-    return Organisation.objects.filter(pk=org.pk)
-
-
 def active_token(token_hash: str) -> ApiToken | None:
     return (
         ApiToken.objects.select_related("user", "user__organisation")

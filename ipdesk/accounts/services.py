@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Set as AbstractSet
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +23,6 @@ from ipdesk.core.errors import DomainError, InvalidInput, NotAllowed
 from ipdesk.core.identifiers import validate_credit_code, validate_mobile
 
 from .models import (
-    ROLE_ORGANISATION_KINDS,
     ApiToken,
     LoginCode,
     Organisation,
@@ -32,6 +30,7 @@ from .models import (
     Role,
     User,
 )
+from .policy import ROLE_ORGANISATION_KINDS
 from .sms import send_sms
 
 security_log = logging.getLogger("ipdesk.security")
@@ -241,57 +240,6 @@ def revoke_api_token(token: ApiToken, *, actor: User | None = None) -> None:
         )
         record_event(
             "accounts.token.revoked", actor=actor, obj=token, payload={"prefix": token.prefix}
-        )
-
-
-def require_office_staff(
-    actor: User, office: Organisation, roles: AbstractSet[str], what: Any
-) -> None:
-    """Refuse unless ``actor`` has one of ``roles`` in ``office`` itself."""
-    if actor.role not in roles or actor.organisation_id != office.pk:
-        raise NotAllowed(
-            _("Only %(roles)s of %(office)s may %(what)s.")
-            % {"roles": "/".join(sorted(roles)), "office": office.name, "what": what}
-        )
-
-
-# Fee-office roles that read every agency office's figures (the clerk also acts on them).
-FEE_OFFICE_OVERSIGHT = (Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN)
-
-
-def oversees_all_offices(user: Any) -> bool:
-    """A clerk, auditor or admin of the fee office: sees every agency office."""
-    organisation = getattr(user, "organisation", None)
-    return (
-        getattr(user, "role", None) in FEE_OFFICE_OVERSIGHT
-        and organisation is not None
-        and organisation.kind == OrganisationKind.FEE_OFFICE
-    )
-
-
-def require_fee_office(actor: User, what: Any) -> None:
-    """Refuse unless ``actor`` is a fee clerk (收费处) of the fee office."""
-    organisation = actor.organisation
-    if (
-        actor.role != Role.FEE_CLERK
-        or organisation is None
-        or organisation.kind != OrganisationKind.FEE_OFFICE
-    ):
-        raise NotAllowed(_("Only fee-office clerks may %(what)s.") % {"what": what})
-
-
-def record_access_denied(user: User, *, path: str, method: str, required: str) -> None:
-    """A signed-in user tried something their role does not allow: log it and audit it."""
-    security_log.warning(
-        "access denied: %s (%s) %s %s needs %s", user.username, user.role, method, path, required
-    )
-    with transaction.atomic():
-        record_event(
-            "accounts.access.denied",
-            actor=user,
-            object_type="path",
-            object_id=path[:64],
-            payload={"method": method, "path": path, "role": user.role, "required": required},
         )
 
 

@@ -7,6 +7,6 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit log")
 
     def ready(self) -> None:
-        from . import guards
+        from . import guards, handlers  # noqa: F401 - handlers connect on import
 
         guards.connect()

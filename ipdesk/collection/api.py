@@ -15,10 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ipdesk.accounts.models import Organisation, OrganisationKind, Role
-from ipdesk.accounts.services import oversees_all_offices
-from ipdesk.core.api import optional_int, require_date
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.core.errors import InvalidInput, NotFound
+from ipdesk.core.rest import require_date
 from ipdesk.core.schema import (
     XLSX,
     FileAnswerNegotiation,
@@ -27,8 +27,10 @@ from ipdesk.core.schema import (
     file_responses,
 )
 from ipdesk.core.services import request_fingerprint, run_idempotent
+from ipdesk.tariff.models import Reduction
 
 from . import selectors, services
+from .channels import CHANNELS
 from .models import (
     Channel,
     CorrectionCause,
@@ -48,26 +50,16 @@ from .paper_receipt import receipt_number, render_paper_receipt
 from .reports import daily_report_pdf, daily_report_xlsx
 
 
-def visible_office(user: Any, office: Organisation) -> bool:
-    """Office staff see their own office; fee-office oversight roles see every office."""
-    if oversees_all_offices(user):
-        return True
-    return (
-        user.organisation_id == office.pk
-        and user.role in services.BOOKING_STAFF | services.REVIEW_STAFF
-    )
-
-
 def _office_for(request: Request, code: str) -> Organisation:
     office = get_object_or_404(Organisation, code=code.upper())
-    if not visible_office(request.user, office):
+    if not policy.can_see_office(request.user, office):
         raise NotFound()
     return office
 
 
 def _payment_for(request: Request, pk: int) -> Payment:
     payment = Payment.objects.select_related("office", "volume").filter(pk=pk).first()
-    if payment is None or not visible_office(request.user, payment.office):
+    if payment is None or not policy.can_see_office(request.user, payment.office):
         raise NotFound()
     return payment
 
@@ -90,7 +82,7 @@ class LineIn(serializers.Serializer):
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=999)
     claims = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
     pages = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
-    reduction = serializers.ChoiceField(choices=[0, 70, 85], required=False, default=0)
+    reduction = serializers.ChoiceField(choices=Reduction.values, required=False, default=0)
     filing_date = serializers.DateField(required=False)
     grant_date = serializers.DateField(required=False)
     override_reason = serializers.CharField(
@@ -124,7 +116,7 @@ class PaymentIn(serializers.Serializer):
 def paying_agency(user: Any, code: str) -> Organisation | None:
     """The patent agency a payment is made by: the body's ``agency`` code, or the caller's
     own agency when the caller is a payer of one (who cannot name another agency)."""
-    own = user.organisation if getattr(user, "role", None) == Role.PAYER else None
+    own = user.organisation if policy.is_payer(user) else None
     if own is not None and own.kind != OrganisationKind.PATENT_AGENCY:
         own = None
     code = code.strip().upper()
@@ -239,7 +231,7 @@ class PaymentsView(APIView):
         def produce() -> tuple[int, Any]:
             volume = services.open_volume(
                 office=office,
-                kind=services.CHANNEL_VOLUME[channel],
+                kind=CHANNELS[channel].volume,
                 day=timezone.localdate(),
                 actor=request.user,
             )
@@ -404,7 +396,7 @@ class RefundDecisionView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         refund = Refund.objects.select_related("office").filter(pk=pk).first()
-        if refund is None or not visible_office(request.user, refund.office):
+        if refund is None or not policy.can_see_office(request.user, refund.office):
             raise NotFound()
         decided = services.decide_refund(refund, approve=self.approve, actor=request.user)
         return Response(RefundOut(decided).data)
@@ -450,7 +442,7 @@ class VolumesView(APIView):
 
 def _volume_for(request: Request, pk: int) -> Volume:
     volume = Volume.objects.select_related("office").filter(pk=pk).first()
-    if volume is None or not visible_office(request.user, volume.office):
+    if volume is None or not policy.can_see_office(request.user, volume.office):
         raise NotFound()
     return volume
 
@@ -528,75 +520,6 @@ class DailyReportView(APIView):
         return Response(DailyReportOut(report).data)
 
 
-class DaySubmissionIn(serializers.Serializer):
-    day = serializers.DateField()
-
-
-class ExcuseIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, allow_blank=True)
-
-
-class DaySubmissionOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    office = serializers.CharField(source="office.code")
-    day = serializers.DateField()
-    due_on = serializers.DateField()
-    submitted_on = serializers.DateField()
-    entries = serializers.IntegerField()
-    total = MoneyField()
-    late_working_days = serializers.IntegerField()
-    excuse = serializers.CharField(allow_blank=True, help_text="the reason accepted for a delay")
-
-
-class DaySubmissionsOut(serializers.Serializer):
-    submissions = DaySubmissionOut(many=True)
-
-
-class DaySubmissionsView(APIView):
-    @extend_schema(
-        summary="The office's days sent to the fee office (报送) in a year",
-        parameters=[OpenApiParameter("year", int)],
-        responses={200: DaySubmissionsOut},
-    )
-    def get(self, request: Request, code: str) -> Response:
-        office = _office_for(request, code)
-        year = optional_int(request.query_params, "year", low=0, high=9999)
-        rows = selectors.submissions_of(office, year or timezone.localdate().year)
-        return Response(DaySubmissionsOut({"submissions": rows}).data)
-
-    @extend_schema(
-        summary="Send a booking day's data and receipts to the fee office",
-        request=DaySubmissionIn,
-        responses={201: DaySubmissionOut, **error_responses(409, 422)},
-    )
-    def post(self, request: Request, code: str) -> Response:
-        office = _office_for(request, code)
-        data = DaySubmissionIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        submission = services.submit_day(
-            office=office, day=data.validated_data["day"], actor=request.user
-        )
-        return Response(DaySubmissionOut(submission).data, status=201)
-
-
-class ExcuseDelayView(APIView):
-    @extend_schema(
-        summary="The fee office accepts a reason for a late day",
-        request=ExcuseIn,
-        responses={200: DaySubmissionOut, **error_responses(409)},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        submission = selectors.submission(pk)
-        if submission is None or not visible_office(request.user, submission.office):
-            raise NotFound()
-        data = ExcuseIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        excused = services.excuse_late_submission(
-            submission, reason=data.validated_data["reason"], actor=request.user
-        )
-        return Response(DaySubmissionOut(excused).data)
-
-
 class RefundApproveView(RefundDecisionView):
     approve = True
 
@@ -623,8 +546,4 @@ urlpatterns = [
     path("volumes/<int:pk>/close", VolumeCloseView.as_view(), name="volume-close"),
     path("volumes/<int:pk>/review", VolumeReviewView.as_view(), name="volume-review"),
     path("offices/<str:code>/daily-report", DailyReportView.as_view(), name="daily-report"),
-    path(
-        "offices/<str:code>/day-submissions", DaySubmissionsView.as_view(), name="day-submissions"
-    ),
-    path("day-submissions/<int:pk>/excuse", ExcuseDelayView.as_view(), name="day-excuse"),
 ]

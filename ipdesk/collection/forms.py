@@ -20,26 +20,14 @@ from django.utils.translation import gettext_lazy as _
 from ipdesk.core.errors import DomainError, InvalidInput
 from ipdesk.core.identifiers import parse_application_number
 from ipdesk.tariff import selectors as tariff_selectors
-from ipdesk.tariff.models import FeeType
+from ipdesk.tariff.models import FeeType, Reduction
 from ipdesk.tariff.services import QuoteRequest, quote_fees
 
 from . import services
+from .channels import CHANNELS, DATE_FIELDS
 from .models import Channel, PayerKind, Payment
 
-# The channel dates each channel asks for, in the order they are typed.
-CHANNEL_DATES: dict[str, tuple[str, ...]] = {
-    Channel.COUNTER: ("received_on",),
-    Channel.POST: ("received_on", "postmarked_on", "second_postmarked_on"),
-    Channel.BANK: ("received_on", "remitted_on", "info_complete_on"),
-    Channel.ONLINE: ("received_on", "remitted_on"),
-}
-ALL_DATES = (
-    "received_on",
-    "remitted_on",
-    "postmarked_on",
-    "info_complete_on",
-    "second_postmarked_on",
-)
+ALL_DATES = DATE_FIELDS
 # Fields of every line that belong to the application rather than to one fee.
 SHARED_LINE_FIELDS = ("reduction", "filing_date", "grant_date")
 MAX_LINES = 50
@@ -115,11 +103,7 @@ class BookingForm(forms.Form):
         label=_("Fee reduction"),
         coerce=int,
         initial=0,
-        choices=[
-            (0, _("none")),
-            (85, _("85 per cent off (one qualifying applicant)")),
-            (70, _("70 per cent off (joint applicants)")),
-        ],
+        choices=Reduction.choices,
     )
     filing_date = forms.DateField(label=_("Filing date"), required=False, widget=DateInput())
     grant_date = forms.DateField(label=_("Grant date"), required=False, widget=DateInput())
@@ -159,7 +143,7 @@ class BookingForm(forms.Form):
         field.choices = [(c, label) for c, label in Channel.choices if c in self.channels]
         if len(self.channels) == 1:
             field.widget = forms.HiddenInput()
-        wanted = {name for c in self.channels for name in CHANNEL_DATES.get(c, ())}
+        wanted = {name for c in self.channels if c in CHANNELS for name in CHANNELS[c].dates}
         for name in ALL_DATES:
             if name not in wanted:
                 del self.fields[name]

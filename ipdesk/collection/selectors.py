@@ -10,11 +10,9 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 
 from ipdesk.accounts.models import Organisation
-from ipdesk.core.calendar import calendar
 
 from .models import (
     CorrectionCause,
-    DaySubmission,
     EntryKind,
     JournalLine,
     LedgerAccount,
@@ -288,31 +286,3 @@ def open_volumes_before(office: Organisation, day: dt.date) -> QuerySet[Volume]:
         .annotate(entries=Count("payments"), amount=Sum("payments__total"))
         .order_by("day", "kind", "number")
     )
-
-
-def submission_due(day: dt.date) -> dt.date:
-    """A booking day's data is due by the next working day.
-
-    Bank and post remittances may be booked up to the next working day, so a day's data is
-    final at its end; the office sends it (with the receipts) by the following working day.
-    """
-    return calendar.add_working_days(day, 1)
-
-
-def submissions_of(office: Organisation, year: int) -> QuerySet[DaySubmission]:
-    return DaySubmission.objects.filter(office=office, day__year=year).order_by("day")
-
-
-def submission(pk: int) -> DaySubmission | None:
-    return DaySubmission.objects.select_related("office").filter(pk=pk).first()
-
-
-def days_not_submitted(office: Organisation, year: int, until: dt.date) -> list[dt.date]:
-    """Booking days of ``year`` up to ``until`` with entries whose data was never sent."""
-    booked = set(
-        Payment.objects.filter(office=office, booked_on__year=year, booked_on__lte=until)
-        .values_list("booked_on", flat=True)
-        .distinct()
-    )
-    sent = set(submissions_of(office, year).values_list("day", flat=True))
-    return sorted(booked - sent)

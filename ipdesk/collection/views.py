@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -23,15 +23,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ipdesk.accounts.models import Organisation, Role, User
-from ipdesk.accounts.permissions import role_required
-from ipdesk.accounts.services import record_access_denied
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import Organisation, User
 from ipdesk.core.errors import Conflict, DomainError
 from ipdesk.core.money import money_str
 from ipdesk.core.pages import choice_label, refusal_text
 from ipdesk.core.services import request_fingerprint, run_idempotent
 
 from . import selectors, services
+from .channels import CHANNELS, STAFF_VOLUMES, channels_taken_by
 from .forms import (
     BaseLineFormSet,
     BookingForm,
@@ -55,20 +55,13 @@ from .models import (
     VolumeStatus,
 )
 
-STAFF = (Role.COLLECTOR, Role.REVIEWER)
 ZERO = Decimal("0.00")
 # Volumes staff open and fill by hand; online payments come through the API, and correction
 # volumes are opened by the correction service itself.
-OPENABLE = (
-    VolumeKind.COUNTER,
-    VolumeKind.POST,
-    VolumeKind.BANK,
-    VolumeKind.TRANSFER,
-    VolumeKind.MONTH_END,
-)
+OPENABLE = STAFF_VOLUMES
 
 # A sent-back entry is typed again into today's volume of its channel.
-REENTRY_VOLUME = {str(channel): str(kind) for channel, kind in services.CHANNEL_VOLUME.items()}
+REENTRY_VOLUME = {channel: str(rule.volume) for channel, rule in CHANNELS.items()}
 
 
 # --- whose office ------------------------------------------------------------------------
@@ -81,20 +74,12 @@ def _office(request: HttpRequest) -> Organisation:
     return office
 
 
-def _refuse(request: HttpRequest) -> NoReturn:
-    user: Any = request.user
-    record_access_denied(
-        user, path=request.path, method=request.method or "", required="staff of the office"
-    )
-    raise PermissionDenied
-
-
 def _own_volume(request: HttpRequest, pk: int) -> Volume:
     volume = selectors.volume(pk)
     if volume is None:
         raise Http404
     if volume.office_id != getattr(request.user, "organisation_id", None):
-        _refuse(request)
+        policy.refuse(request, "staff of the office")
     return volume
 
 
@@ -103,7 +88,7 @@ def _own_payment(request: HttpRequest, pk: int) -> Payment:
     if payment is None:
         raise Http404
     if payment.office_id != getattr(request.user, "organisation_id", None):
-        _refuse(request)
+        policy.refuse(request, "staff of the office")
     return payment
 
 
@@ -114,14 +99,13 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _channels(volume: Volume) -> list[str]:
-    taken = services.VOLUME_CHANNELS.get(volume.kind, set())
-    return [c for c in Channel.values if c in taken]
+    return channels_taken_by(volume.kind)
 
 
 # --- today's volumes ---------------------------------------------------------------------
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
     office = _office(request)
@@ -148,7 +132,7 @@ def today(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_POST
 def open_volume(request: HttpRequest) -> HttpResponse:
     office = _office(request)
@@ -170,7 +154,7 @@ def open_volume(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_POST
 def close_volume(request: HttpRequest, pk: int) -> HttpResponse:
     volume = _own_volume(request, pk)
@@ -229,7 +213,7 @@ def _book(
     return int(body["id"])
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, pk: int) -> HttpResponse:
     volume = _own_volume(request, pk)
@@ -308,7 +292,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "collection/book.html", context)
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_GET
 def quote(request: HttpRequest, pk: int) -> JsonResponse:
     """The schedule's amount for each fee line typed so far (the entry form's calculator)."""
@@ -365,7 +349,7 @@ class EntryRow:
         )
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_GET
 def volume_detail(request: HttpRequest, pk: int) -> HttpResponse:
     volume = _own_volume(request, pk)
@@ -382,13 +366,13 @@ def volume_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "waiting": len(waiting),
             "overrides_waiting": any(r.overridden for r in waiting),
             "late": sum(1 for r in rows if r.entry.booked_late),
-            "is_reviewer": getattr(request.user, "role", "") == Role.REVIEWER,
+            "is_reviewer": policy.has_role(request.user, policy.REVIEWERS),
             "can_review": volume.status == VolumeStatus.CLOSED and bool(waiting),
         },
     )
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_POST
 def review_volume(request: HttpRequest, pk: int) -> HttpResponse:
     volume = _own_volume(request, pk)
@@ -408,7 +392,7 @@ def review_volume(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("collection:volume", pk=volume.pk)
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_POST
 def send_back(request: HttpRequest, pk: int) -> HttpResponse:
     payment = _own_payment(request, pk)
@@ -438,7 +422,7 @@ def _channel_date_label(label: str) -> str:
     return f"{choice_label(Channel, channel)} {day}"
 
 
-@role_required(*STAFF)
+@policy.role_required(policy.BOOKKEEPERS)
 @require_GET
 def daily_report(request: HttpRequest) -> HttpResponse:
     office = _office(request)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, serializers
@@ -118,7 +119,8 @@ class AutoSchema(openapi.AutoSchema):
     authenticates, 403 when a permission may refuse (or a session needs its CSRF token),
     404 when the path names something, 415 with a body, 429 when it is rate-limited.
     Answers a service may give beyond those (409, 422, a 404 of a lookup) are declared by
-    the view with :func:`error_responses`.
+    the view with :func:`error_responses`. A view whose answer is a file of a type known only
+    per instance says so in its ``file_content_type`` attribute.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -135,6 +137,21 @@ class AutoSchema(openapi.AutoSchema):
                 )
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def _get_serializer(self) -> Any:
+        # A file view has no serializer to guess (it answers bytes, takes no body).
+        if getattr(self.view, "file_content_type", None):
+            return None
+        return super()._get_serializer()
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        file_type = getattr(self.view, "file_content_type", None)
+        if file_type:
+            # One view class serving several file types (``as_view(fmt=...)``) names the
+            # type of each of its paths, as extend_schema on the class cannot.
+            binary = build_basic_type(OpenApiTypes.BINARY)
+            return {"200": {"description": "", "content": {file_type: {"schema": binary}}}}
+        return super()._get_response_bodies(direction)
 
     def _error_statuses(self, operation: dict[str, Any]) -> set[int]:
         statuses: set[int] = set()

@@ -1,4 +1,8 @@
-"""Writes owned by core: loading a year of the official calendar."""
+"""Writes owned by core: a year of the official calendar, and idempotent API requests.
+
+Core imports no app above it, not even the audit log: loading a calendar year announces
+``signals.state_changed`` inside its transaction, and ``ipdesk.audit`` records the event there.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from ipdesk.audit.services import record_event
-
 from .calendar import calendar
 from .canonical import canonical_bytes
 from .errors import Conflict, InvalidInput
 from .models import CalendarDay, CalendarYear, DayKind, IdempotentRequest
+from .signals import state_changed
 
 
 def _parse_day(value: Any) -> dt.date:
@@ -106,8 +109,9 @@ def load_calendar_year(
                 for d, n in work.items()
             ]
         )
-        record_event(
-            "core.calendar.loaded" if created else "core.calendar.replaced",
+        state_changed.send(
+            CalendarYear,
+            action="core.calendar.loaded" if created else "core.calendar.replaced",
             actor=actor,
             obj=record,
             payload={

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
-from django.urls import path, reverse
-from django.utils.http import urlencode
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from ipdesk.accounts.models import Role
-from ipdesk.accounts.permissions import role_permission
-from ipdesk.core.api import optional_int
+from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.identifiers import validate_mobile
+from ipdesk.core.rest import optional_int
 from ipdesk.core.schema import (
     FileAnswerNegotiation,
     IsoDateTimeField,
@@ -30,67 +26,19 @@ from ipdesk.core.schema import (
     file_responses,
 )
 from ipdesk.receipts import documents
-from ipdesk.receipts.api import CODE_RE, NUMBER_RE
+from ipdesk.receipts.codes import CODE_RE, NUMBER_RE
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import Receipt, ReceiptKind
 from ipdesk.receipts.selectors import readable_receipts
 
-from . import codes, selectors, services
+from . import selectors, services
 from .models import Status, WalletClient
-
-FORMATS = ("pdf", "ofd", "xml")
-FILE_RESPONSES = file_responses(*(documents.CONTENT_TYPES[fmt].split(";")[0] for fmt in FORMATS))
-PICKUP_NOT_FOUND = _("No receipt matches this pickup code and receipt number.")
+from .pickup import parse_pickup, picked_up, pickup_links
+from .throttles import BindingThrottle, PickupThrottle, SendThrottle
 
 
-# --- rate limits -----------------------------------------------------------------------------
-
-
-class _SettingRateThrottle(SimpleRateThrottle):
-    """A throttle whose rate is read from a setting when the request comes."""
-
-    setting = ""
-
-    def get_rate(self) -> str:
-        return str(getattr(settings, self.setting))
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-
-class SendThrottle(_SettingRateThrottle):
-    """Send-to-e-mail: per user (``IPDESK_SEND_RATE``)."""
-
-    scope = "receipt-send"
-    setting = "IPDESK_SEND_RATE"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
-
-
-class PickupThrottle(_SettingRateThrottle):
-    """Pickup by code, by API and by page: per client address (``IPDESK_PICKUP_RATE``)."""
-
-    scope = "pickup"
-    setting = "IPDESK_PICKUP_RATE"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    @classmethod
-    def allows(cls, request: Any) -> bool:
-        return cls().allow_request(request, None)
-
-
-class BindingThrottle(_SettingRateThrottle):
-    """Binding attempts: per wallet app (``IPDESK_WALLET_BINDING_RATE``)."""
-
-    scope = "wallet-binding"
-    setting = "IPDESK_WALLET_BINDING_RATE"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+def file_type(fmt: str) -> str:
+    return FORMATS[fmt].content_type.split(";")[0]
 
 
 # --- send to e-mail --------------------------------------------------------------------------
@@ -141,48 +89,6 @@ class SendReceiptApi(APIView):
 # --- pickup by code --------------------------------------------------------------------------
 
 
-def parse_pickup(params: Any) -> tuple[str, int, str]:
-    """Pickup code, receipt number and the wanted format; every error names its field."""
-    errors: dict[str, Any] = {}
-    code = codes.normalise(params.get("code") or "")
-    number = (params.get("number") or "").strip()
-    fmt = (params.get("format") or "").strip().lower()
-    if not codes.well_formed(code):
-        errors["code"] = _("The pickup code (取票码) is %(length)s letters and digits.") % {
-            "length": codes.CODE_LENGTH
-        }
-    if not NUMBER_RE.match(number) or int(number) == 0:
-        errors["number"] = _("The receipt number (票据号码) is up to 10 digits.")
-    if fmt and fmt not in FORMATS:
-        errors["format"] = _("The format is one of: %(formats)s.") % {"formats": ", ".join(FORMATS)}
-    if errors:
-        raise InvalidInput(fields=errors)
-    return code, int(number), fmt
-
-
-def picked_up(code: str, number: int) -> Receipt:
-    receipt = selectors.pickup_receipt(code, number)
-    if receipt is None:
-        raise NotFound(PICKUP_NOT_FOUND)
-    return receipt
-
-
-def download(receipt: Receipt, fmt: str) -> HttpResponse:
-    response = HttpResponse(
-        documents.render(receipt, fmt), content_type=documents.CONTENT_TYPES[fmt]
-    )
-    response["Content-Disposition"] = f'attachment; filename="{documents.filename(receipt, fmt)}"'
-    return response
-
-
-def pickup_links(code: str, receipt: Receipt) -> dict[str, str]:
-    base = reverse("delivery:pickup-download")
-    return {
-        fmt: f"{base}?{urlencode({'code': code, 'number': receipt.number_text, 'format': fmt})}"
-        for fmt in FORMATS
-    }
-
-
 class ReceiptItemOut(serializers.Serializer):
     """A receipt as a wallet app sees it in lists and webhooks."""
 
@@ -222,14 +128,18 @@ class PickupApi(APIView):
                 "format", str, enum=list(FORMATS), description="the file itself, not its facts"
             ),
         ],
-        responses={200: PickedUpOut, **FILE_RESPONSES, **error_responses(404)},
+        responses={
+            200: PickedUpOut,
+            **file_responses(*(file_type(fmt) for fmt in FORMATS)),
+            **error_responses(404),
+        },
         auth=[],
     )
     def get(self, request: Request) -> Response | HttpResponse:
         code, number, fmt = parse_pickup(request.query_params)
         receipt = picked_up(code, number)
         if fmt:
-            return download(receipt, fmt)
+            return documents.download(receipt, fmt)
         return Response(
             PickedUpOut(
                 {**selectors.receipt_item(receipt), "documents": pickup_links(code, receipt)}
@@ -347,6 +257,11 @@ class WalletDocumentApi(APIView):
     content_negotiation_class = FileAnswerNegotiation
     fmt = "pdf"
 
+    @property
+    def file_content_type(self) -> str:
+        """The file this view answers, for the schema."""
+        return file_type(self.fmt)
+
     def get(self, request: Request, code: str, number: str) -> HttpResponse:
         receipt = None
         if CODE_RE.match(code) and NUMBER_RE.match(number):
@@ -357,13 +272,13 @@ class WalletDocumentApi(APIView):
             )
         if receipt is None:
             raise NotFound(_("No such receipt, or no payer has shared it with your wallet app."))
-        return download(receipt, self.fmt)
+        return documents.download(receipt, self.fmt)
 
 
 class MyBindingsApi(APIView):
     """The payer's own wallet bindings."""
 
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(responses={200: BindingsOut})
     def get(self, request: Request) -> Response:
@@ -372,7 +287,7 @@ class MyBindingsApi(APIView):
 
 
 class MyBindingApi(APIView):
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, binding_id: int) -> Response:
@@ -386,7 +301,7 @@ class MyBindingApi(APIView):
 class StartBindingApi(APIView):
     """The payer asks for a binding code to give a wallet app (shown once)."""
 
-    permission_classes = [role_permission(Role.PAYER)]
+    permission_classes = [policy.role_permission(policy.PAYERS)]
 
     @extend_schema(request=None, responses={201: BindingCodeOut, **error_responses(400)})
     def post(self, request: Request) -> Response:
@@ -400,8 +315,7 @@ def _document_view(fmt: str) -> Any:
     view: type[WalletDocumentApi] = type(
         f"Wallet{fmt.title()}Api", (WalletDocumentApi,), {"fmt": fmt}
     )
-    content_type = documents.CONTENT_TYPES[fmt].split(";")[0]
-    return extend_schema(responses=file_responses(content_type))(view).as_view()
+    return view.as_view()
 
 
 urlpatterns = [

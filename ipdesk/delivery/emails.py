@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from ipdesk.core.money import money_str
 from ipdesk.receipts import documents
+from ipdesk.receipts.formats import attached_to_email
 from ipdesk.receipts.models import Receipt, ReceiptKind
 
 
@@ -90,10 +91,10 @@ def compose(receipt: Receipt, *, to: str, pickup_code: str) -> EmailMessage:
     message = EmailMessage(
         subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
     )
-    for fmt in ("pdf", "ofd"):
+    for fmt in attached_to_email():
         message.attach(
-            documents.filename(receipt, fmt),
-            documents.render(receipt, fmt),
-            documents.CONTENT_TYPES[fmt],
+            documents.filename(receipt, fmt.code),
+            documents.render(receipt, fmt.code),
+            fmt.content_type,
         )
     return message

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ipdesk.accounts import policy
 from ipdesk.accounts.models import Role, User
 from ipdesk.accounts.services import create_user, issue_api_token
 from ipdesk.audit.services import EventSpec, record_event, record_events
@@ -102,7 +103,7 @@ def register_wallet(
 
 def start_binding(payer: User) -> tuple[BindingCode, str]:
     """A one-time code the payer types into the wallet app; returns it once, stores a hash."""
-    if payer.role != Role.PAYER:
+    if not policy.is_payer(payer):
         raise NotAllowed(_("Only payers bind wallet apps."))
     if not payer.phone:
         raise InvalidInput(

@@ -9,8 +9,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from ipdesk.core.errors import DomainError
+from ipdesk.receipts.documents import download
 
-from .api import PickupThrottle, download, parse_pickup, picked_up, pickup_links
+from .pickup import parse_pickup, picked_up, pickup_links
+from .throttles import PickupThrottle
 
 
 def _refused(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:

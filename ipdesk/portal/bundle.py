@@ -20,11 +20,10 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from ipdesk.receipts import documents
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import Receipt, ReceiptKind
 
 LIST_NAME = "receipts.xlsx"
-# PDF and OFD are compressed already; deflating them again costs time for nothing.
-COMPRESSION = {"pdf": zipfile.ZIP_STORED, "ofd": zipfile.ZIP_STORED, "xml": zipfile.ZIP_DEFLATED}
 
 
 class _Pipe(io.RawIOBase):
@@ -99,7 +98,10 @@ def stream_bundle(
             for fmt in formats:
                 name = documents.filename(receipt, fmt)
                 entry = zipfile.ZipInfo(name, date_time=stamp)
-                entry.compress_type = COMPRESSION[fmt]
+                # A compressed format deflated again costs time for nothing.
+                entry.compress_type = (
+                    zipfile.ZIP_STORED if FORMATS[fmt].compressed else zipfile.ZIP_DEFLATED
+                )
                 archive.writestr(entry, documents.render(receipt, fmt))
                 names.append(name)
                 yield pipe.take()

@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ipdesk.core.identifiers import parse_application_number
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import ReceiptKind
 from ipdesk.tariff.selectors import fee_type
 
 GENUINE = "genuine"
 REVERSED = "reversed"
-FORMATS = ("pdf", "ofd", "xml")
 
 
 class ReceiptFilterForm(forms.Form):
@@ -93,7 +93,9 @@ def parse_formats(raw: list[str]) -> tuple[list[str], str | None]:
     for value in raw:
         value = value.strip().lower()
         if value not in FORMATS:
-            return formats, str(_("Unknown format; use pdf, ofd or xml."))
+            return formats, str(
+                _("Unknown format; use one of: %(formats)s.") % {"formats": ", ".join(FORMATS)}
+            )
         if value not in formats:
             formats.append(value)
     return formats, None

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from ipdesk.accounts.models import OrganisationKind, Role
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import OrganisationKind
 from ipdesk.collection.models import Payment, PaymentLine
 from ipdesk.receipts.models import Receipt
 from ipdesk.receipts.selectors import readable_receipts
@@ -85,7 +86,7 @@ def _scopes(user: Any) -> list[Scope]:
     rows of the page are then read through ``readable_receipts`` again, so a scope can never
     show what the user may not read.
     """
-    if getattr(user, "role", None) != Role.PAYER:
+    if not policy.is_payer(user):
         return [Scope(Q())]
     scopes: list[Scope] = []
     if getattr(user, "phone", ""):
@@ -109,7 +110,7 @@ def _scopes(user: Any) -> list[Scope]:
 
 
 def _scoped(user: Any, scope: Scope, filters: Mapping[str, Any]) -> QuerySet[Receipt]:
-    if getattr(user, "role", None) != Role.PAYER:
+    if not policy.is_payer(user):
         return my_receipts(user, filters)
     receipts = _filtered(Receipt.objects.filter(scope.condition), filters)
     if scope.listed:

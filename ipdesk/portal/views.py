@@ -16,37 +16,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ipdesk.accounts.services import record_access_denied
+from ipdesk.accounts import policy
 from ipdesk.core.errors import DomainError
 from ipdesk.delivery import selectors as delivery_selectors
 from ipdesk.delivery import services as delivery_services
-from ipdesk.delivery.api import SendThrottle
+from ipdesk.delivery.throttles import SendThrottle
 from ipdesk.receipts import documents
+from ipdesk.receipts.formats import FORMATS
 from ipdesk.receipts.models import Receipt
 
 from . import selectors, services
 from .bundle import stream_bundle
-from .forms import FORMATS, ReceiptFilterForm, parse_formats
+from .forms import ReceiptFilterForm, parse_formats
 
 LOGIN = reverse_lazy("accounts:phone")
-
-
-def _refuse(request: HttpRequest, what: str) -> Http404:
-    """Someone asked for a thing that exists but is not theirs: log it, answer 404."""
-    record_access_denied(
-        request.user,  # type: ignore[arg-type]
-        path=request.path,
-        method=request.method or "",
-        required=what,
-    )
-    return Http404()
 
 
 def _receipt_or_404(request: HttpRequest, code: str, number: str) -> Receipt:
     receipt = selectors.my_receipt(request.user, code, number)
     if receipt is None:
         if selectors.receipt_exists(code, number):
-            raise _refuse(request, "receipt owner")
+            policy.refuse(request, "receipt owner", as_not_found=True)
         raise Http404()
     return receipt
 
@@ -112,11 +102,7 @@ def receipt_file(request: HttpRequest, code: str, number: str, fmt: str) -> Http
     if fmt not in FORMATS:
         raise Http404()
     receipt = _receipt_or_404(request, code, number)
-    response = HttpResponse(
-        documents.render(receipt, fmt), content_type=documents.CONTENT_TYPES[fmt]
-    )
-    response["Content-Disposition"] = f'attachment; filename="{documents.filename(receipt, fmt)}"'
-    return response
+    return documents.download(receipt, fmt)
 
 
 @require_POST
@@ -148,7 +134,7 @@ def _job_or_404(request: HttpRequest, pk: int) -> Any:
     job = selectors.my_zip_job(request.user, pk)
     if job is None:
         if selectors.zip_job_exists(pk):
-            raise _refuse(request, "zip job owner")
+            policy.refuse(request, "zip job owner", as_not_found=True)
         raise Http404()
     return job
 
@@ -201,7 +187,7 @@ def wallets(request: HttpRequest) -> HttpResponse:
             if "revoke" in request.POST:
                 binding = delivery_selectors.binding_of(payer, _int(request.POST["revoke"]))
                 if binding is None:
-                    raise _refuse(request, "binding owner")
+                    policy.refuse(request, "binding owner", as_not_found=True)
                 delivery_services.revoke_binding(binding, actor=payer)
                 context["revoked"] = binding.wallet.name
             else:

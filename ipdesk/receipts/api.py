@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.http import HttpResponse, JsonResponse
@@ -18,62 +15,19 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from ipdesk.accounts.services import record_access_denied
+from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
-from ipdesk.core.schema import FileAnswerNegotiation, MoneyField, error_responses, file_responses
+from ipdesk.core.schema import FileAnswerNegotiation, MoneyField, error_responses
 
 from . import documents, selectors, services
+from .codes import CODE_RE, MAX_UPLOAD_BYTES, NUMBER_RE, parse_verification_query
 from .datafile import UnreadableDocument
+from .formats import FORMATS
 from .models import Receipt, ReceiptKind, ReversalReason
 from .signing import keyring
-
-CODE_RE = re.compile(r"^[0-9]{8}$")
-NUMBER_RE = re.compile(r"^[0-9]{1,10}$")
-CHECK_CODE_RE = re.compile(r"^[0-9a-zA-Z]{6}$")
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-
-
-def parse_verification_query(params: Any) -> dict[str, Any]:
-    """The inputs of 查验 from a query string, each checked; every error names its field."""
-    errors: dict[str, Any] = {}
-    code = (params.get("code") or "").strip()
-    number = (params.get("number") or "").strip()
-    check_code = (params.get("check_code") or "").strip()
-    raw_date = (params.get("date") or "").strip()
-    raw_amount = (params.get("amount") or "").strip()
-    if not CODE_RE.match(code):
-        errors["code"] = _("The receipt code (票据代码) is 8 digits.")
-    if not NUMBER_RE.match(number) or int(number) == 0:
-        errors["number"] = _("The receipt number (票据号码) is up to 10 digits.")
-    if not CHECK_CODE_RE.match(check_code):
-        errors["check_code"] = _("The check code (校验码) is 6 letters or digits.")
-    issue_date: dt.date | None = None
-    if raw_date:
-        try:
-            issue_date = dt.date.fromisoformat(raw_date)
-        except ValueError:
-            errors["date"] = _("Enter a date as YYYY-MM-DD.")
-    amount: Decimal | None = None
-    if raw_amount:
-        try:
-            amount = Decimal(raw_amount)
-            if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-                raise InvalidOperation
-        except InvalidOperation:
-            errors["amount"] = _("Enter the amount in yuan with at most two decimals.")
-            amount = None
-    if errors:
-        raise InvalidInput(fields=errors)
-    return {
-        "code": code,
-        "number": int(number),
-        "check_code": check_code.lower(),
-        "issue_date": issue_date,
-        "amount": amount,
-    }
+from .throttles import VerifyThrottle
 
 
 class ReceiptRefOut(serializers.Serializer):
@@ -111,15 +65,6 @@ class VerificationOut(serializers.Serializer):
     signature = serializers.ChoiceField(
         choices=["valid", "invalid"], required=False, help_text="verification of a file only"
     )
-
-
-class VerifyThrottle(ScopedRateThrottle):
-    """One limit for 查验 by API and by page: per client address, scope ``verify``."""
-
-    @classmethod
-    def allows(cls, request: Any) -> bool:
-        view = type("VerifyPage", (), {"throttle_scope": "verify"})()
-        return cls().allow_request(request, view)
 
 
 class VerifyApi(APIView):
@@ -198,7 +143,7 @@ def _readable(request: Request, code: str, number: str) -> Receipt:
             and selectors.find_receipt(code, int(number))
         ):
             # Someone else's receipt: answer as if it did not exist, and log the attempt.
-            record_access_denied(
+            policy.record_access_denied(
                 request.user, path=request.path, method=request.method or "", required="owner"
             )
         raise NotFound(_("No such receipt, or it is not yours to read."))
@@ -290,23 +235,17 @@ class ReceiptApi(APIView):
         return Response(ReceiptOut(_readable(request, code, number)).data)
 
 
-def document_responses(fmt: str) -> dict[Any, Any]:
-    return file_responses(documents.CONTENT_TYPES[fmt].split(";")[0])
-
-
 class ReceiptDocumentApi(APIView):
     fmt = "pdf"
     content_negotiation_class = FileAnswerNegotiation
 
+    @property
+    def file_content_type(self) -> str:
+        """The file this view answers, for the schema (one view serves every format)."""
+        return FORMATS[self.fmt].content_type.split(";")[0]
+
     def get(self, request: Request, code: str, number: str) -> HttpResponse:
-        receipt = _readable(request, code, number)
-        response = HttpResponse(
-            documents.render(receipt, self.fmt), content_type=documents.CONTENT_TYPES[self.fmt]
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="{documents.filename(receipt, self.fmt)}"'
-        )
-        return response
+        return documents.download(_readable(request, code, number), self.fmt)
 
 
 class ReverseSerializer(serializers.Serializer):
@@ -352,27 +291,17 @@ def public_keys(request: Any) -> JsonResponse:
     return JsonResponse(keyring().keys_document(), json_dumps_params={"ensure_ascii": False})
 
 
-@extend_schema(responses=document_responses("pdf"))
-class PdfApi(ReceiptDocumentApi):
-    fmt = "pdf"
-
-
-@extend_schema(responses=document_responses("ofd"))
-class OfdApi(ReceiptDocumentApi):
-    fmt = "ofd"
-
-
-@extend_schema(responses=document_responses("xml"))
-class XmlApi(ReceiptDocumentApi):
-    fmt = "xml"
-
-
 urlpatterns = [
     path("verify", VerifyApi.as_view(), name="receipt-verify"),
     path("verify/file", VerifyFileApi.as_view(), name="receipt-verify-file"),
     path("receipts/<str:code>/<str:number>", ReceiptApi.as_view(), name="receipt-detail"),
-    path("receipts/<str:code>/<str:number>/pdf", PdfApi.as_view(), name="receipt-pdf"),
-    path("receipts/<str:code>/<str:number>/ofd", OfdApi.as_view(), name="receipt-ofd"),
-    path("receipts/<str:code>/<str:number>/xml", XmlApi.as_view(), name="receipt-xml"),
+    *[
+        path(
+            f"receipts/<str:code>/<str:number>/{fmt}",
+            ReceiptDocumentApi.as_view(fmt=fmt),
+            name=f"receipt-{fmt}",
+        )
+        for fmt in FORMATS
+    ],
     path("receipts/<str:code>/<str:number>/reverse", ReverseApi.as_view(), name="receipt-reverse"),
 ]

@@ -2,45 +2,27 @@
 
 Renderings are deterministic, so a cached copy is the same bytes a fresh rendering gives;
 the cache key carries the receipt's signature so a cache can never serve another receipt.
+What each format is and how it is rendered or read is in ``formats``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 
 from django.core.cache import cache
+from django.http import HttpResponse
 
-from .datafile import SignedReceipt, UnreadableDocument, read_receipt_xml, receipt_xml
+from .datafile import SignedReceipt, UnreadableDocument
+from .formats import FORMATS, receipt_format
 from .models import Receipt
 
 # Part of the cache key: raise it whenever a rendering's layout changes.
 RENDER_VERSION = 2
 CACHE_SECONDS = 7 * 24 * 3600
 
-CONTENT_TYPES = {
-    "pdf": "application/pdf",
-    "ofd": "application/ofd",
-    "xml": "application/xml; charset=utf-8",
-}
-
-
-def _renderer(fmt: str) -> Callable[[Receipt], bytes]:
-    if fmt == "xml":
-        return receipt_xml
-    if fmt == "pdf":
-        from .pdf import receipt_pdf
-
-        return receipt_pdf
-    if fmt == "ofd":
-        from .ofd import receipt_ofd
-
-        return receipt_ofd
-    raise ValueError(f"format: one of {', '.join(CONTENT_TYPES)}")
-
 
 def render(receipt: Receipt, fmt: str) -> bytes:
-    renderer = _renderer(fmt)
+    renderer = receipt_format(fmt).render
     tag = hashlib.sha256(receipt.signature.encode("ascii")).hexdigest()[:16]
     key = f"receipt:{RENDER_VERSION}:{fmt}:{receipt.series.code}:{receipt.number}:{tag}"
     content = cache.get(key)
@@ -51,20 +33,21 @@ def render(receipt: Receipt, fmt: str) -> bytes:
 
 
 def filename(receipt: Receipt, fmt: str) -> str:
-    return f"{receipt.series.code}-{receipt.number_text}.{fmt}"
+    return f"{receipt.series.code}-{receipt.number_text}.{receipt_format(fmt).extension}"
+
+
+def download(receipt: Receipt, fmt: str) -> HttpResponse:
+    """The receipt's file in ``fmt`` as a download, named by its code and number."""
+    response = HttpResponse(render(receipt, fmt), content_type=receipt_format(fmt).content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename(receipt, fmt)}"'
+    return response
 
 
 def read_document(content: bytes) -> SignedReceipt:
-    """The signed data carried by an uploaded XML, PDF or OFD file."""
+    """The signed data carried by an uploaded file of any format that can be read back."""
     head = content[:8].lstrip()
-    if head.startswith(b"%PDF"):
-        from .pdf import read_receipt_pdf
-
-        return read_receipt_pdf(content)
-    if head.startswith(b"PK"):
-        from .ofd import read_receipt_ofd
-
-        return read_receipt_ofd(content)
-    if head.startswith(b"<"):
-        return read_receipt_xml(content)
-    raise UnreadableDocument("file: not an XML data file, a PDF or an OFD")
+    for fmt in FORMATS.values():
+        if head.startswith(fmt.magic):
+            return fmt.read(content)
+    *others, last = [fmt.code.upper() for fmt in FORMATS.values()]
+    raise UnreadableDocument(f"file: not a {', '.join(others)} or {last} file")

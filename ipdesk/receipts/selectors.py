@@ -12,7 +12,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from ipdesk.accounts.models import OrganisationKind, Role
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import OrganisationKind
 from ipdesk.collection.models import Payment, PaymentStatus
 from ipdesk.core.money import money_str
 
@@ -25,9 +26,6 @@ GENUINE = "genuine"
 REVERSED = "reversed"
 MISMATCH = "mismatch"
 NOT_FOUND = "not_found"
-
-FEE_OFFICE_READERS = frozenset({Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN})
-OFFICE_READERS = frozenset({Role.COLLECTOR, Role.REVIEWER})
 
 
 def find_receipt(code: str, number: int) -> Receipt | None:
@@ -57,17 +55,8 @@ def readable_receipts(user: Any) -> QuerySet[Receipt]:
     their own (by the phone or the organisation's credit code given at payment), and a
     payer of a patent agency also those of the payments the agency made."""
     receipts = Receipt.objects.select_related("series", "payment")
-    role = getattr(user, "role", None)
-    organisation = getattr(user, "organisation", None)
-    if (
-        role in FEE_OFFICE_READERS
-        and organisation
-        and organisation.kind == OrganisationKind.FEE_OFFICE
-    ):
-        return receipts
-    if role in OFFICE_READERS and organisation is not None:
-        return receipts.filter(payment__office=organisation)
-    if role == Role.PAYER:
+    if policy.is_payer(user):
+        organisation = getattr(user, "organisation", None)
         mine = Q(pk__in=[])
         if getattr(user, "phone", ""):
             mine |= Q(payment__payer_phone=user.phone)
@@ -76,7 +65,7 @@ def readable_receipts(user: Any) -> QuerySet[Receipt]:
         if organisation is not None and organisation.kind == OrganisationKind.PATENT_AGENCY:
             mine |= Q(payment__agency=organisation)
         return receipts.filter(mine)
-    return receipts.none()
+    return receipts.filter(policy.office_filter(user, "payment__office"))
 
 
 def pending_payments() -> QuerySet[Payment]:

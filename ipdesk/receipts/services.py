@@ -42,11 +42,12 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ipdesk.accounts.models import Role, User
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import User
 from ipdesk.audit.services import EventSpec, record_events
 from ipdesk.collection.models import EntryKind, PayerKind, Payment, PaymentLine, PaymentStatus
 from ipdesk.core.canonical import canonical_bytes
-from ipdesk.core.errors import Conflict, InvalidInput, NotAllowed
+from ipdesk.core.errors import Conflict, InvalidInput
 from ipdesk.core.money import amount_in_words, money_str
 
 from .models import Receipt, ReceiptKind, ReceiptSeries, ReversalReason
@@ -56,7 +57,6 @@ from .signing import Signer, keyring
 RECEIPT_NAME = "中央非税收入统一票据（电子）"
 CHECK_CODE_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 RECEIPTED_ENTRIES = (EntryKind.PAYMENT, EntryKind.REPLACEMENT)
-REVERSING_ROLES = frozenset({Role.FEE_CLERK, Role.ADMIN})
 MAX_NUMBER = 9_999_999_999
 
 
@@ -482,8 +482,7 @@ def current_receipt(payment: Payment) -> Receipt:
 
 
 def _require_reverser(actor: User) -> None:
-    if getattr(actor, "role", None) not in REVERSING_ROLES:
-        raise NotAllowed(_("Only the fee office may reverse receipts."), code="forbidden")
+    policy.require(actor, policy.RECEIPT_REVERSAL)
 
 
 def _issue_red(original: Receipt, *, reason: str, actor: Any, note: str) -> Receipt:

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from ipdesk.core.errors import DomainError
 
 from . import selectors
-from .api import MAX_UPLOAD_BYTES, VerifyThrottle, parse_verification_query
+from .codes import MAX_UPLOAD_BYTES, parse_verification_query
 from .datafile import UnreadableDocument
+from .throttles import VerifyThrottle
 
 
 def verify_page(request: HttpRequest) -> HttpResponse:

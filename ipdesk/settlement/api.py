@@ -1,5 +1,5 @@
 """Monthly settlement over the API: statements and their lifecycle, remittances, interest,
-penalties, the monthly reports and the national summary.
+penalties, the monthly reports, the national summary and the days' data sent (报送).
 
 Office staff see their own office; the fee office's clerks, auditors and admins see every
 office (the same rule as the collection API). Every write is a service call.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,12 +20,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind
-from ipdesk.accounts.services import oversees_all_offices
-from ipdesk.collection.api import visible_office
-from ipdesk.core.api import optional_int
-from ipdesk.core.errors import InvalidInput, NotAllowed, NotFound
+from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
+from ipdesk.core.rest import optional_int
 from ipdesk.core.schema import (
     XLSX,
     FileAnswerNegotiation,
@@ -43,10 +43,12 @@ MONTH_PARAMETER = OpenApiParameter("month", str, required=True, description="YYY
 
 def _office(request: Request, code: str, field: str | None = None) -> Organisation:
     """The agency office with ``code``; unknown or not visible → 404 (or a field error)."""
-    office = Organisation.objects.filter(
-        code=(code or "").strip().upper(), kind=OrganisationKind.AGENCY_OFFICE
-    ).first()
-    if office is None or not visible_office(request.user, office):
+    office = (
+        policy.visible_offices(request.user)
+        .filter(code=(code or "").strip().upper(), kind=OrganisationKind.AGENCY_OFFICE)
+        .first()
+    )
+    if office is None:
         if field:
             raise InvalidInput(fields={field: _("No agency office has this code.")})
         raise NotFound()
@@ -54,13 +56,12 @@ def _office(request: Request, code: str, field: str | None = None) -> Organisati
 
 
 def _require_oversight(request: Request) -> None:
-    if not oversees_all_offices(request.user):
-        raise NotAllowed(_("Only the fee office sees every office's figures."))
+    policy.require(request.user, policy.FEE_OFFICE_OVERSIGHT)
 
 
 def _statement(request: Request, pk: int) -> MonthlyStatement:
     statement = selectors.statement(pk)
-    if statement is None or not visible_office(request.user, statement.office):
+    if statement is None or not policy.can_see_office(request.user, statement.office):
         raise NotFound()
     return statement
 
@@ -168,9 +169,7 @@ class StatementsView(APIView):
         operation_id="v1_settlement_statements_list",
     )
     def get(self, request: Request) -> Response:
-        statements = MonthlyStatement.objects.select_related("office").order_by(
-            "office__code", "-month", "-revision"
-        )
+        statements = selectors.visible_statements(request.user)
         if request.query_params.get("month"):
             statements = statements.filter(
                 month=services.parse_month(request.query_params["month"])
@@ -179,8 +178,7 @@ class StatementsView(APIView):
             statements = statements.filter(
                 office=_office(request, request.query_params["office"], "office")
             )
-        visible = [s for s in statements[:1000] if visible_office(request.user, s.office)]
-        return Response(StatementsOut({"statements": visible}).data)
+        return Response(StatementsOut({"statements": statements[:1000]}).data)
 
     @extend_schema(
         summary="Issue an office's statement of a month",
@@ -550,6 +548,86 @@ class NationalSummaryView(APIView):
         return Response(NationalSummaryOut(summary).data)
 
 
+# --- the days' data sent to the fee office (报送) -------------------------------------------
+
+
+def _submitting_office(request: Request, code: str) -> Organisation:
+    """Any office that keeps volumes and sends its days; unknown or not visible → 404."""
+    office = get_object_or_404(Organisation, code=code.upper())
+    if not policy.can_see_office(request.user, office):
+        raise NotFound()
+    return office
+
+
+class DaySubmissionIn(serializers.Serializer):
+    day = serializers.DateField()
+
+
+class ExcuseIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, allow_blank=True)
+
+
+class DaySubmissionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    office = serializers.CharField(source="office.code")
+    day = serializers.DateField()
+    due_on = serializers.DateField()
+    submitted_on = serializers.DateField()
+    entries = serializers.IntegerField()
+    total = MoneyField()
+    late_working_days = serializers.IntegerField()
+    excuse = serializers.CharField(allow_blank=True, help_text="the reason accepted for a delay")
+
+
+class DaySubmissionsOut(serializers.Serializer):
+    submissions = DaySubmissionOut(many=True)
+
+
+class DaySubmissionsView(APIView):
+    @extend_schema(
+        summary="The office's days sent to the fee office (报送) in a year",
+        parameters=[OpenApiParameter("year", int)],
+        responses={200: DaySubmissionsOut},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        office = _submitting_office(request, code)
+        year = optional_int(request.query_params, "year", low=0, high=9999)
+        rows = selectors.submissions_of(office, year or timezone.localdate().year)
+        return Response(DaySubmissionsOut({"submissions": rows}).data)
+
+    @extend_schema(
+        summary="Send a booking day's data and receipts to the fee office",
+        request=DaySubmissionIn,
+        responses={201: DaySubmissionOut, **error_responses(409, 422)},
+    )
+    def post(self, request: Request, code: str) -> Response:
+        office = _submitting_office(request, code)
+        data = DaySubmissionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        submission = services.submit_day(
+            office=office, day=data.validated_data["day"], actor=request.user
+        )
+        return Response(DaySubmissionOut(submission).data, status=201)
+
+
+class ExcuseDelayView(APIView):
+    @extend_schema(
+        summary="The fee office accepts a reason for a late day",
+        request=ExcuseIn,
+        responses={200: DaySubmissionOut, **error_responses(409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        submission = selectors.submission(pk)
+        if submission is None or not policy.can_see_office(request.user, submission.office):
+            raise NotFound()
+        data = ExcuseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        excused = services.excuse_late_submission(
+            submission, reason=data.validated_data["reason"], actor=request.user
+        )
+        return Response(DaySubmissionOut(excused).data)
+
+
 urlpatterns = [
     path("settlement/statements", StatementsView.as_view(), name="statements"),
     path("settlement/statements/<int:pk>", StatementView.as_view(), name="statement"),
@@ -569,4 +647,8 @@ urlpatterns = [
     path(
         "offices/<str:code>/monthly-reports", MonthlyReportsView.as_view(), name="monthly-reports"
     ),
+    path(
+        "offices/<str:code>/day-submissions", DaySubmissionsView.as_view(), name="day-submissions"
+    ),
+    path("day-submissions/<int:pk>/excuse", ExcuseDelayView.as_view(), name="day-excuse"),
 ]

@@ -2,7 +2,8 @@
 
 A statement (月结算单) is computed, never typed in; a wrong one is never edited but replaced
 by a new revision that points at it. Remittances, interest declarations and penalty
-decisions are append-only records.
+decisions are append-only records. The offices' days of data sent to the fee office (报送)
+live here too, beside the fine for sending them late.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ipdesk.accounts.models import Organisation
+from ipdesk.core.fields import MoneyField
 
 
 class StatementStatus(models.TextChoices):
@@ -164,3 +166,40 @@ class PenaltyDecision(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class DaySubmission(models.Model):
+    """The office's data of one booking day sent to the fee office (报送), receipts with it.
+
+    Seed 004 has the office send its three daily reports with the day's receipts every day
+    and fines 200 yuan per day of unjustified delay (无故延误). The figures sent are kept as
+    they were at submission; ``late_working_days`` is fixed when it is sent.
+    """
+
+    office = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("booking day"))
+    due_on = models.DateField(_("due by"))
+    submitted_on = models.DateField(_("sent on"))
+    submitted_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    entries = models.PositiveIntegerField(_("entries"))
+    total = MoneyField(_("total"))
+    late_working_days = models.PositiveSmallIntegerField(_("working days late"), default=0)
+    excuse = models.TextField(_("reason accepted for the delay"), blank=True)
+    excused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    excused_on = models.DateField(_("delay excused on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["office", "day"]
+        verbose_name = _("day submission")
+        verbose_name_plural = _("day submissions")
+        constraints = [
+            models.UniqueConstraint(fields=["office", "day"], name="day_submission_office_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.office.code} {self.day}"

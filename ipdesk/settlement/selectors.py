@@ -12,13 +12,27 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.collection import selectors as collection
-from ipdesk.collection.models import JournalLine, LedgerAccount, PaymentLine, Refund, RefundStatus
+from ipdesk.collection.models import (
+    JournalLine,
+    LedgerAccount,
+    Payment,
+    PaymentLine,
+    Refund,
+    RefundStatus,
+)
 from ipdesk.core.calendar import calendar
 from ipdesk.core.money import ZERO, money_str
 
-from .models import InterestDeclaration, MonthlyStatement, PenaltyDecision, StatementStatus
+from .models import (
+    DaySubmission,
+    InterestDeclaration,
+    MonthlyStatement,
+    PenaltyDecision,
+    StatementStatus,
+)
 
 CORRECTION_PENALTY = Decimal("6.00")  # per application number corrected (office's error)
 DATA_DELAY_FINE = Decimal("200.00")  # per working day of delay (数据传输、寄送收据)
@@ -103,6 +117,15 @@ def statements_of(office: Organisation) -> QuerySet[MonthlyStatement]:
     return MonthlyStatement.objects.filter(office=office).order_by("-month", "-revision")
 
 
+def visible_statements(user: Any) -> QuerySet[MonthlyStatement]:
+    """Statements ``user`` may see (access policy), by office code, newest month first."""
+    return (
+        MonthlyStatement.objects.filter(policy.office_filter(user))
+        .select_related("office")
+        .order_by("office__code", "-month", "-revision")
+    )
+
+
 def statement(pk: int) -> MonthlyStatement | None:
     return MonthlyStatement.objects.select_related("office").filter(pk=pk).first()
 
@@ -167,6 +190,37 @@ def delay_days(statement: MonthlyStatement, today: dt.date | None = None) -> int
     return max((end - statement.remit_deadline).days, 0)
 
 
+# --- the days' data sent to the fee office (报送) -------------------------------------------
+
+
+def submission_due(day: dt.date) -> dt.date:
+    """A booking day's data is due by the next working day.
+
+    Bank and post remittances may be booked up to the next working day, so a day's data is
+    final at its end; the office sends it (with the receipts) by the following working day.
+    """
+    return calendar.add_working_days(day, 1)
+
+
+def submissions_of(office: Organisation, year: int) -> QuerySet[DaySubmission]:
+    return DaySubmission.objects.filter(office=office, day__year=year).order_by("day")
+
+
+def submission(pk: int) -> DaySubmission | None:
+    return DaySubmission.objects.select_related("office").filter(pk=pk).first()
+
+
+def days_not_submitted(office: Organisation, year: int, until: dt.date) -> list[dt.date]:
+    """Booking days of ``year`` up to ``until`` with entries whose data was never sent."""
+    booked = set(
+        Payment.objects.filter(office=office, booked_on__year=year, booked_on__lte=until)
+        .values_list("booked_on", flat=True)
+        .distinct()
+    )
+    sent = set(submissions_of(office, year).values_list("day", flat=True))
+    return sorted(booked - sent)
+
+
 @dataclass
 class PenaltyItem:
     kind: str
@@ -223,9 +277,7 @@ def penalties(office: Organisation, year: int, today: dt.date | None = None) -> 
                 },
             )
         )
-    for submission in collection.submissions_of(office, year).filter(
-        late_working_days__gt=0, excuse=""
-    ):
+    for submission in submissions_of(office, year).filter(late_working_days__gt=0, excuse=""):
         days = submission.late_working_days
         result.items.append(
             PenaltyItem(
@@ -246,8 +298,8 @@ def penalties(office: Organisation, year: int, today: dt.date | None = None) -> 
                 },
             )
         )
-    for day in collection.days_not_submitted(office, year, today):
-        due = collection.submission_due(day)
+    for day in days_not_submitted(office, year, today):
+        due = submission_due(day)
         days = calendar.working_days_between(due, today) if today > due else 0
         if days:
             result.items.append(

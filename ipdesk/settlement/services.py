@@ -14,6 +14,9 @@
   with the excess recorded on the statement and on the remittance that crossed the amount.
 - Interest is declared and handed over in full, separately from the statement (see
   ``InterestDeclaration``).
+- Each booking day's data is sent to the fee office (报送) by the next working day, once
+  every entry of the day is reviewed; a late day is fined (see ``selectors.penalties``)
+  unless the fee office accepts a reason for the delay.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
-from ipdesk.accounts.services import require_fee_office, require_office_staff
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import Organisation, OrganisationKind, User
 from ipdesk.audit.services import record_event
-from ipdesk.collection.models import LedgerAccount
+from ipdesk.collection import selectors as collection_selectors
+from ipdesk.collection.models import LedgerAccount, Payment, PaymentStatus, Volume, VolumeStatus
 from ipdesk.collection.services import post_journal
 from ipdesk.core.calendar import calendar
 from ipdesk.core.errors import Conflict, InvalidInput
@@ -39,6 +43,7 @@ from ipdesk.core.money import ZERO, round_money, to_money
 
 from . import selectors
 from .models import (
+    DaySubmission,
     InterestDeclaration,
     MonthlyStatement,
     PenaltyDecision,
@@ -50,11 +55,10 @@ REMIT_DAYS = 7  # 壹周: seven calendar days after acceptance
 CORRECTION_WORKING_DAYS = 3  # 三日内: three working days after the dispute
 DEDUCTION_RATE = Decimal("0.20")  # 扣除代办处当年的20%
 
-OFFICE_STAFF = {Role.COLLECTOR, Role.REVIEWER, Role.ADMIN}
 REMITTABLE = {StatementStatus.CONFIRMED, StatementStatus.REMITTED_PARTIALLY}
 
 
-# --- who may do what -------------------------------------------------------------------
+# --- amounts -------------------------------------------------------------------------
 
 
 def _positive_amount(
@@ -145,7 +149,7 @@ def _issue(office: Organisation, month: dt.date, actor: User | None) -> MonthlyS
 
 def issue_statement(office: Organisation, month: str | dt.date, actor: User) -> MonthlyStatement:
     """Issue the office's first statement of ``month``; refused if one exists."""
-    require_fee_office(actor, _("issue statements"))
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("issue statements"))
     first = parse_month(month)
     check_month_closed(first)
     return _issue(office, first, actor)
@@ -160,7 +164,7 @@ def close_month(
     ``actor`` None is the operator's command line (recorded as the system).
     """
     if actor is not None:
-        require_fee_office(actor, _("issue statements"))
+        policy.require(actor, policy.FEE_OFFICE_CLERK, _("issue statements"))
     first = parse_month(month)
     check_month_closed(first)
     out: list[tuple[Organisation, MonthlyStatement | None]] = []
@@ -180,7 +184,7 @@ def _locked(statement: MonthlyStatement) -> MonthlyStatement:
 
 def confirm_statement(statement: MonthlyStatement, *, actor: User) -> MonthlyStatement:
     """The office accepts the statement; the remit deadline starts (7 calendar days)."""
-    require_office_staff(actor, statement.office, OFFICE_STAFF, _("confirm statements"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("confirm statements"), office=statement.office)
     with transaction.atomic():
         locked = _locked(statement)
         if locked.status != StatementStatus.ISSUED:
@@ -214,7 +218,7 @@ def dispute_statement(
     statement: MonthlyStatement, *, differences: str, actor: User
 ) -> MonthlyStatement:
     """The office reports that the statement is wrong; a corrected one is due in 3 working days."""
-    require_office_staff(actor, statement.office, OFFICE_STAFF, _("dispute statements"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("dispute statements"), office=statement.office)
     text = (differences or "").strip()
     if not text:
         raise InvalidInput(
@@ -243,7 +247,7 @@ def dispute_statement(
 
 def issue_corrected_statement(statement: MonthlyStatement, *, actor: User) -> MonthlyStatement:
     """A new revision, recomputed from the entries as they stand now, superseding ``statement``."""
-    require_fee_office(actor, _("issue statements"))
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("issue statements"))
     with transaction.atomic():
         locked = _locked(statement)
         if locked.status != StatementStatus.DISPUTED:
@@ -281,7 +285,7 @@ def record_remittance(
     actor: User,
 ) -> Remittance:
     """The office records a transfer against an accepted statement."""
-    require_office_staff(actor, statement.office, OFFICE_STAFF, _("record remittances"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("record remittances"), office=statement.office)
     errors: dict[str, Any] = {}
     reference = (bank_reference or "").strip()
     if not reference:
@@ -377,7 +381,7 @@ def declare_interest(
     actor: User,
 ) -> InterestDeclaration:
     """Interest of the office's fee account for a month, handed over in full with its reason."""
-    require_office_staff(actor, office, OFFICE_STAFF, _("declare interest"))
+    policy.require(actor, policy.OFFICE_ACCOUNTS, _("declare interest"), office=office)
     errors: dict[str, Any] = {}
     first: dt.date | None = None
     try:
@@ -457,7 +461,7 @@ def decide_deduction(
     actor: User,
 ) -> PenaltyDecision:
     """The fee office deducts 20 % for fees misappropriated or withheld (挪用、滞留)."""
-    require_fee_office(actor, _("decide penalties"))
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("decide penalties"))
     errors: dict[str, Any] = {}
     ref = (reference or "").strip()
     if not ref:
@@ -496,3 +500,80 @@ def decide_deduction(
     except IntegrityError as exc:
         raise Conflict(_("A decision with this reference already exists.")) from exc
     return decision
+
+
+# --- the days' data sent to the fee office (报送) -------------------------------------------
+
+
+def submit_day(*, office: Organisation, day: dt.date, actor: User) -> DaySubmission:
+    """Send the office's data of a booking day to the fee office, once it is all reviewed."""
+    policy.require(actor, policy.BOOKKEEPING, _("send the day's data"), office=office)
+    today = timezone.localdate()
+    if day > today:
+        raise InvalidInput(fields={"day": _("A day in the future cannot be sent.")})
+    due = selectors.submission_due(day)  # a year the calendar does not know is refused here
+    with transaction.atomic():
+        Organisation.objects.select_for_update().get(pk=office.pk)
+        if DaySubmission.objects.filter(office=office, day=day).exists():
+            raise Conflict(_("The data of this day has already been sent."), code="already_sent")
+        if Volume.objects.filter(office=office, day=day, status=VolumeStatus.OPEN).exists():
+            raise Conflict(
+                _("Close every volume of the day before sending its data."), code="open_volumes"
+            )
+        waiting = Payment.objects.filter(
+            office=office,
+            booked_on=day,
+            status__in=[PaymentStatus.ENTERED, PaymentStatus.SENT_BACK],
+        ).count()
+        if waiting:
+            raise Conflict(
+                _("%(count)d entries of the day still await review or re-entry.")
+                % {"count": waiting},
+                code="unreviewed_entries",
+            )
+        report = collection_selectors.daily_report(office, day)
+        submission = DaySubmission.objects.create(
+            office=office,
+            day=day,
+            due_on=due,
+            submitted_on=today,
+            submitted_by=actor,
+            entries=report.count,
+            total=report.total,
+            late_working_days=calendar.working_days_between(due, today) if today > due else 0,
+        )
+        record_event(
+            "collection.day.submitted",
+            actor=actor,
+            obj=submission,
+            payload={
+                "day": day,
+                "due_on": due,
+                "entries": report.count,
+                "total": report.total,
+                "late_working_days": submission.late_working_days,
+            },
+        )
+    return submission
+
+
+def excuse_late_submission(submission: DaySubmission, *, reason: str, actor: User) -> DaySubmission:
+    """The fee office accepts a reason for the delay (the fine is for delay 无故, unjustified)."""
+    policy.require(actor, policy.FEE_OFFICE_CLERK, _("excuse a late submission"))
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput(fields={"reason": _("Give the reason accepted for the delay.")})
+    with transaction.atomic():
+        locked = DaySubmission.objects.select_for_update().get(pk=submission.pk)
+        if locked.late_working_days == 0:
+            raise Conflict(_("This day's data was sent in time; there is nothing to excuse."))
+        if locked.excuse:
+            raise Conflict(_("The delay of this day has already been excused."))
+        locked.excuse = text[:1000]
+        locked.excused_by = actor
+        locked.excused_on = timezone.localdate()
+        locked.save(update_fields=["excuse", "excused_by", "excused_on"])
+        record_event(
+            "collection.day.delay_excused", actor=actor, obj=locked, payload={"reason": text}
+        )
+    return locked

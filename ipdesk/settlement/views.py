@@ -16,11 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,15 +28,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
-from ipdesk.accounts.permissions import role_required
-from ipdesk.accounts.services import (
-    FEE_OFFICE_OVERSIGHT,
-    oversees_all_offices,
-    record_access_denied,
-)
-from ipdesk.collection import selectors as collection_selectors
-from ipdesk.collection import services as collection_services
+from ipdesk.accounts import policy
+from ipdesk.accounts.models import Organisation, User
 from ipdesk.collection.forms import DayForm
 from ipdesk.collection.models import Channel
 from ipdesk.core.errors import DomainError
@@ -56,9 +48,6 @@ from .forms import (
 )
 from .models import MonthlyStatement, StatementStatus
 
-OFFICE_STAFF = tuple(services.OFFICE_STAFF)
-OVERSIGHT = FEE_OFFICE_OVERSIGHT
-ALL_STAFF = (Role.COLLECTOR, Role.REVIEWER, Role.FEE_CLERK, Role.AUDITOR, Role.ADMIN)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {"pdf": "application/pdf", "xlsx": XLSX}
 TRIAL_COLUMNS = ("opening", "period", "closing")
@@ -74,33 +63,17 @@ PENALTY_KINDS = {
 # --- who is asking -----------------------------------------------------------------------
 
 
-def _is_office_staff(user: Any) -> bool:
-    organisation = getattr(user, "organisation", None)
-    return (
-        getattr(user, "role", None) in OFFICE_STAFF
-        and organisation is not None
-        and organisation.kind == OrganisationKind.AGENCY_OFFICE
-    )
-
-
-def _refuse(request: HttpRequest, required: str) -> NoReturn:
-    user: Any = request.user
-    record_access_denied(user, path=request.path, method=request.method or "", required=required)
-    raise PermissionDenied
-
-
 def _own_office(request: HttpRequest) -> Organisation:
     """The agency office of the signed-in staff; anyone else is refused."""
-    if not _is_office_staff(request.user):
-        _refuse(request, "staff of an agency office")
-    office = getattr(request.user, "organisation", None)
-    assert isinstance(office, Organisation)
+    office = policy.agency_office_of(request.user)
+    if office is None:
+        policy.refuse(request, "staff of an agency office")
     return office
 
 
 def _require_fee_office(request: HttpRequest) -> None:
-    if not oversees_all_offices(request.user):
-        _refuse(request, "the fee office")
+    if not policy.oversees_all_offices(request.user):
+        policy.refuse(request, "the fee office")
 
 
 def _actor(request: HttpRequest) -> User:
@@ -125,7 +98,7 @@ def _visible_statement(request: HttpRequest, pk: int) -> MonthlyStatement:
     statement = selectors.statement(pk)
     if statement is None:
         raise Http404
-    if oversees_all_offices(request.user):
+    if policy.oversees_all_offices(request.user):
         return statement
     office = _own_office(request)
     if statement.office_id != office.pk:
@@ -209,7 +182,7 @@ def _statements_page(
     request: HttpRequest, office: Organisation, interest_form: InterestForm | None = None
 ) -> HttpResponse:
     today = timezone.localdate()
-    own = _is_office_staff(request.user)
+    own = policy.agency_office_of(request.user) is not None
     if own and interest_form is None:
         interest_form = InterestForm(
             initial={"month": _previous_month(today), "remitted_on": today}
@@ -228,22 +201,22 @@ def _statements_page(
     )
 
 
-@role_required(*ALL_STAFF)
+@policy.role_required(policy.STAFF)
 @require_GET
 def statements(request: HttpRequest) -> HttpResponse:
-    if oversees_all_offices(request.user):
+    if policy.oversees_all_offices(request.user):
         return redirect("settlement:board")
     return _statements_page(request, _own_office(request))
 
 
-@role_required(*OVERSIGHT)
+@policy.role_required(policy.OVERSIGHT)
 @require_GET
 def office_statements(request: HttpRequest, code: str) -> HttpResponse:
     _require_fee_office(request)
     return _statements_page(request, _agency_office(code))
 
 
-@role_required(*OFFICE_STAFF)
+@policy.role_required(policy.OFFICE_STAFF)
 @require_POST
 def declare_interest(request: HttpRequest) -> HttpResponse:
     office = _own_office(request)
@@ -282,7 +255,7 @@ def _statement_page(
     remittance_form: RemittanceForm | None = None,
 ) -> HttpResponse:
     today = timezone.localdate()
-    own = _is_office_staff(request.user)
+    own = policy.agency_office_of(request.user) is not None
     can_answer = own and statement.status == StatementStatus.ISSUED
     can_remit = own and statement.status in services.REMITTABLE
     return render(
@@ -301,8 +274,7 @@ def _statement_page(
             "superseded_by": getattr(statement, "superseded_by", None),
             "can_answer": can_answer,
             "can_remit": can_remit,
-            "can_correct": getattr(request.user, "role", None) == Role.FEE_CLERK
-            and oversees_all_offices(request.user)
+            "can_correct": policy.allows(request.user, policy.FEE_OFFICE_CLERK)
             and statement.status == StatementStatus.DISPUTED,
             # A form sent back with its errors is shown even when the statement has moved on
             # meanwhile (answered in another window): its error says why nothing was done.
@@ -316,13 +288,13 @@ def _statement_page(
     )
 
 
-@role_required(*ALL_STAFF)
+@policy.role_required(policy.STAFF)
 @require_GET
 def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _statement_page(request, _visible_statement(request, pk))
 
 
-@role_required(*OFFICE_STAFF)
+@policy.role_required(policy.OFFICE_STAFF)
 @require_POST
 def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     statement = _own_statement(request, pk)
@@ -339,7 +311,7 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("settlement:statement", pk=statement.pk)
 
 
-@role_required(*OFFICE_STAFF)
+@policy.role_required(policy.OFFICE_STAFF)
 @require_POST
 def dispute(request: HttpRequest, pk: int) -> HttpResponse:
     statement = _own_statement(request, pk)
@@ -365,7 +337,7 @@ def dispute(request: HttpRequest, pk: int) -> HttpResponse:
     return _statement_page(request, statement, dispute_form=form)
 
 
-@role_required(*OFFICE_STAFF)
+@policy.role_required(policy.OFFICE_STAFF)
 @require_POST
 def remit(request: HttpRequest, pk: int) -> HttpResponse:
     statement = _own_statement(request, pk)
@@ -393,7 +365,7 @@ def remit(request: HttpRequest, pk: int) -> HttpResponse:
     return _statement_page(request, statement, remittance_form=form)
 
 
-@role_required(Role.FEE_CLERK)
+@policy.role_required(policy.FEE_CLERKS)
 @require_POST
 def correct(request: HttpRequest, pk: int) -> HttpResponse:
     _require_fee_office(request)
@@ -414,7 +386,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 # --- monthly reports ----------------------------------------------------------------------
 
 
-@role_required(*OFFICE_STAFF)
+@policy.role_required(policy.OFFICE_STAFF)
 @require_GET
 def monthly_reports(request: HttpRequest) -> HttpResponse:
     office = _own_office(request)
@@ -442,11 +414,11 @@ def monthly_reports(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(*ALL_STAFF)
+@policy.role_required(policy.STAFF)
 @require_GET
 def reports_download(request: HttpRequest, code: str) -> HttpResponse:
     """The office's monthly reports as PDF or Excel: its own staff and the fee office."""
-    if oversees_all_offices(request.user):
+    if policy.oversees_all_offices(request.user):
         office, back = _agency_office(code), reverse("settlement:board")
     else:
         office, back = _own_office(request), reverse("settlement:reports")
@@ -473,7 +445,7 @@ def reports_download(request: HttpRequest, code: str) -> HttpResponse:
 # --- the day's data and the office's penalties -------------------------------------------
 
 
-@role_required(*OFFICE_STAFF)
+@policy.role_required(policy.OFFICE_STAFF)
 @require_http_methods(["GET", "POST"])
 def days(request: HttpRequest) -> HttpResponse:
     office = _own_office(request)
@@ -483,7 +455,7 @@ def days(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             day = form.cleaned_data["day"]
             try:
-                sent = collection_services.submit_day(office=office, day=day, actor=_actor(request))
+                sent = services.submit_day(office=office, day=day, actor=_actor(request))
             except DomainError as exc:
                 show_service_errors(exc, form)
             else:
@@ -509,7 +481,7 @@ def days(request: HttpRequest) -> HttpResponse:
             "form": form,
             "year_form": year_form,
             "year": year,
-            "submissions": collection_selectors.submissions_of(office, year),
+            "submissions": selectors.submissions_of(office, year),
             "penalties": result,
             "penalty_rows": _penalty_rows(result),
             "penalties_error": error,
@@ -533,7 +505,7 @@ def _board_page(
     close_form: MonthForm | None = None,
 ) -> HttpResponse:
     today = timezone.localdate()
-    clerk = getattr(request.user, "role", None) == Role.FEE_CLERK
+    clerk = policy.has_role(request.user, policy.FEE_CLERKS)
     summary = selectors.national_summary(month, today)
     rows = [
         BoardRow(
@@ -567,7 +539,7 @@ def _board_page(
     )
 
 
-@role_required(*OVERSIGHT)
+@policy.role_required(policy.OVERSIGHT)
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     _require_fee_office(request)
@@ -575,7 +547,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return _board_page(request, form, month)
 
 
-@role_required(Role.FEE_CLERK)
+@policy.role_required(policy.FEE_CLERKS)
 @require_POST
 def close_month(request: HttpRequest) -> HttpResponse:
     _require_fee_office(request)
@@ -598,7 +570,7 @@ def close_month(request: HttpRequest) -> HttpResponse:
     return _board_page(request, MonthForm(initial={"month": month}), month, close_form=form)
 
 
-@role_required(*OVERSIGHT)
+@policy.role_required(policy.OVERSIGHT)
 @require_GET
 def summary_download(request: HttpRequest) -> HttpResponse:
     _require_fee_office(request)
@@ -625,9 +597,9 @@ def _penalties_page(
     deduction_form: DeductionForm | None = None,
     excuse: tuple[int, ExcuseForm] | None = None,
 ) -> HttpResponse:
-    clerk = getattr(request.user, "role", None) == Role.FEE_CLERK
+    clerk = policy.has_role(request.user, policy.FEE_CLERKS)
     result, error = _penalties(office, year)
-    late = collection_selectors.submissions_of(office, year).filter(late_working_days__gt=0)
+    late = selectors.submissions_of(office, year).filter(late_working_days__gt=0)
     rows = []
     for submission in late:
         form = None
@@ -656,7 +628,7 @@ def _penalties_page(
     )
 
 
-@role_required(*OVERSIGHT)
+@policy.role_required(policy.OVERSIGHT)
 @require_GET
 def penalties(request: HttpRequest, code: str) -> HttpResponse:
     _require_fee_office(request)
@@ -669,7 +641,7 @@ def _penalties_url(office: Organisation, year: int) -> str:
     return f"{reverse('settlement:penalties', args=[office.code])}?{urlencode({'year': year})}"
 
 
-@role_required(Role.FEE_CLERK)
+@policy.role_required(policy.FEE_CLERKS)
 @require_POST
 def deduction(request: HttpRequest, code: str) -> HttpResponse:
     _require_fee_office(request)
@@ -702,17 +674,17 @@ def deduction(request: HttpRequest, code: str) -> HttpResponse:
     return _penalties_page(request, office, year_form, year, deduction_form=form)
 
 
-@role_required(Role.FEE_CLERK)
+@policy.role_required(policy.FEE_CLERKS)
 @require_POST
 def excuse(request: HttpRequest, pk: int) -> HttpResponse:
     _require_fee_office(request)
-    submission = collection_selectors.submission(pk)
+    submission = selectors.submission(pk)
     if submission is None:
         raise Http404
     form = ExcuseForm(request.POST, auto_id=f"id_excuse_{submission.pk}_%s")
     if form.is_valid():
         try:
-            collection_services.excuse_late_submission(
+            services.excuse_late_submission(
                 submission, reason=form.cleaned_data["reason"], actor=_actor(request)
             )
         except DomainError as exc:

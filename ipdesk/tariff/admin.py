@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import FeeRate, FeeType, ScheduleVersion
+from .models import FeeRate, FeeType, LateChargeBand, ScheduleVersion
 
 
 @admin.register(FeeType)
@@ -19,12 +19,23 @@ class FeeRateInline(admin.TabularInline):
     readonly_fields = fields
 
 
+class LateChargeBandInline(admin.TabularInline):
+    model = LateChargeBand
+    extra = 0
+    can_delete = False
+    fields = ["month", "percent"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ScheduleVersion)
 class ScheduleVersionAdmin(admin.ModelAdmin):
     """Read-only: versions are added with ``ipdesk fees add-version`` (validated and audited)."""
 
     list_display = ["valid_from", "name", "reduction_annual_years"]
-    inlines = [FeeRateInline]
+    inlines = [LateChargeBandInline, FeeRateInline]
     readonly_fields = ["valid_from", "name", "source", "reduction_annual_years", "created_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

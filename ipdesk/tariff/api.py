@@ -14,13 +14,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from ipdesk.core.api import require_date
 from ipdesk.core.errors import NotFound
+from ipdesk.core.rest import require_date
 from ipdesk.core.schema import MoneyField, error_responses
 
 from . import selectors
-from .models import FeeRate, PatentKind, ScheduleVersion
-from .services import REDUCTIONS, QuoteRequest, quote_fees
+from .models import FeeRate, PatentKind, Reduction, ScheduleVersion
+from .services import QuoteRequest, quote_fees
 
 
 class QuoteIn(serializers.Serializer):
@@ -30,7 +30,7 @@ class QuoteIn(serializers.Serializer):
     year = serializers.IntegerField(required=False, min_value=1, max_value=30)
     claims = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
     pages = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
-    reduction = serializers.ChoiceField(choices=REDUCTIONS, required=False, default=0)
+    reduction = serializers.ChoiceField(choices=Reduction.values, required=False, default=0)
     filing_date = serializers.DateField(required=False)
     grant_date = serializers.DateField(required=False)
     paid_on = serializers.DateField(required=False)

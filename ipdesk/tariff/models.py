@@ -21,6 +21,17 @@ class PatentKind(models.TextChoices):
     DESIGN = "design", _("design")
 
 
+class Reduction(models.IntegerChoices):
+    """Fee reduction (费减): the per cent taken off reducible fees, by the payer's status.
+
+    The one list of reductions: the calculator, the API and every form offer these.
+    """
+
+    NONE = 0, _("none")
+    ONE_APPLICANT = 85, _("85 per cent off (one qualifying applicant)")
+    JOINT_APPLICANTS = 70, _("70 per cent off (joint applicants)")
+
+
 class QuantityBasis(models.TextChoices):
     """How the number of units of a fee is found."""
 
@@ -133,3 +144,37 @@ class FeeRate(models.Model):
     def __str__(self) -> str:
         band = f" {self.band_from}–{self.band_to or '∞'}" if self.band_from else ""
         return f"{self.fee_type.code} {self.patent_kind}{band}: {self.amount}"
+
+
+class LateChargeBand(models.Model):
+    """The late charge (滞纳金) of a schedule version on an annual fee paid late.
+
+    ``percent`` of the full, unreduced fee is due when the payment falls in the ``month``-th
+    month after the due date; past the last band the right has lapsed. A quote takes the bands
+    of the version in force on its payment date, so a new version never reprices an old one.
+    """
+
+    version = models.ForeignKey(
+        ScheduleVersion, on_delete=models.PROTECT, related_name="late_charges"
+    )
+    month = models.PositiveSmallIntegerField(
+        _("month of delay"), help_text=_("1 is the first month after the due date.")
+    )
+    percent = models.PositiveSmallIntegerField(_("per cent of the full fee"))
+
+    class Meta:
+        ordering = ["version", "month"]
+        verbose_name = _("late-charge band")
+        verbose_name_plural = _("late-charge bands")
+        constraints = [
+            models.UniqueConstraint(fields=["version", "month"], name="late_charge_band_month"),
+            models.CheckConstraint(
+                condition=models.Q(month__gte=1), name="late_charge_band_month_from_one"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(percent__lte=100), name="late_charge_band_percent_at_most_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version.valid_from} month {self.month}: {self.percent} %"

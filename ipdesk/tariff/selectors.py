@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import FeeRate, FeeType, ScheduleVersion
+from .models import FeeRate, FeeType, LateChargeBand, ScheduleVersion
 
 
 def version_in_force(day: dt.date) -> ScheduleVersion | None:
@@ -20,6 +20,11 @@ def next_version_after(version: ScheduleVersion) -> ScheduleVersion | None:
         .order_by("valid_from")
         .first()
     )
+
+
+def late_charge_bands(version: ScheduleVersion) -> list[LateChargeBand]:
+    """The version's late-charge bands, by month of delay."""
+    return list(LateChargeBand.objects.filter(version=version).order_by("month"))
 
 
 def fee_type(code: str) -> FeeType | None:

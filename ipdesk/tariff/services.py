@@ -8,8 +8,10 @@ Pricing rules (reference/cnipa-fees.md §1–4, §6):
 - fee reduction (费减) of 85 % or 70 % applies only to reducible fees, and to annual fees only
   for the years within the version's reducible span from the patent year of grant;
 - an annual fee paid after its due date (the filing anniversary starting that patent year,
-  moved to the next working day) carries a late charge (滞纳金) of 0/5/10/15/20/25 % of the
-  full, unreduced fee by month of delay; after six months the right has lapsed.
+  moved to the next working day) carries a late charge (滞纳金) of a per cent of the full,
+  unreduced fee by month of delay, from the late-charge bands of the version in force on the
+  payment date (0/5/10/15/20/25 % in the official schedule); after the last band the right
+  has lapsed.
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ from ipdesk.core.errors import InvalidInput
 from ipdesk.core.money import money_str, round_money, to_money
 
 from . import selectors
-from .models import FeeRate, FeeType, PatentKind, QuantityBasis, ScheduleVersion
+from .models import (
+    FeeRate,
+    FeeType,
+    LateChargeBand,
+    PatentKind,
+    QuantityBasis,
+    Reduction,
+    ScheduleVersion,
+)
 
-REDUCTIONS = (0, 70, 85)
-# Late-charge percentage by the month of delay in which the payment falls (§4).
-LATE_CHARGE_BY_MONTH = {1: 0, 2: 5, 3: 10, 4: 15, 5: 20, 6: 25}
 MAX_COUNT = 999
 MAX_UNITS = 100_000
 FREE_CLAIMS = 10
@@ -128,8 +135,10 @@ def _check_request(req: QuoteRequest) -> tuple[FeeType, ScheduleVersion, dt.date
     fee = selectors.fee_type(req.fee_code)
     if fee is None:
         errors["fee_code"] = _("Unknown fee code %(code)s.") % {"code": req.fee_code}
-    if req.reduction not in REDUCTIONS:
-        errors["reduction"] = _("Fee reduction is 0, 70 or 85 (per cent off).")
+    if req.reduction not in Reduction.values:
+        errors["reduction"] = _("Fee reduction is one of %(choices)s (per cent off).") % {
+            "choices": ", ".join(str(value) for value in sorted(Reduction.values))
+        }
     if req.filing_date and req.filing_date > paid_on:
         errors["filing_date"] = _("The filing date is after the payment date.")
     if req.grant_date and req.filing_date and req.grant_date < req.filing_date:
@@ -393,22 +402,23 @@ def _annual_line(
         # Paid before the nominal due date: on time, whatever the calendar of that year says.
         due = nominal_due if paid_on <= nominal_due else deadline(nominal_due)
         if paid_on > due:
-            month = next(
-                (m for m in LATE_CHARGE_BY_MONTH if paid_on <= deadline(nominal_due, months=m)),
-                None,
+            bands = selectors.late_charge_bands(version)
+            band = next(
+                (b for b in bands if paid_on <= deadline(nominal_due, months=b.month)), None
             )
-            if month is None:
+            if band is None:
+                last = bands[-1]  # every version has its bands (add_schedule_version, data)
                 raise InvalidInput(
                     fields={
                         "paid_on": _(
-                            "More than six months after the due date %(due)s the patent right has "
-                            "lapsed: request restoration (恢复权利请求费) and pay the fee with the "
-                            "full 25%% late charge."
+                            "More than %(months)s months after the due date %(due)s the patent "
+                            "right has lapsed: request restoration (恢复权利请求费) and pay the "
+                            "fee with the full %(percent)s%% late charge."
                         )
-                        % {"due": due}
+                        % {"months": last.month, "due": due, "percent": last.percent}
                     }
                 )
-            percent = LATE_CHARGE_BY_MONTH[month]
+            month, percent = band.month, band.percent
             late_charge = round_money(base * percent / 100)
             words.append(
                 gettext(
@@ -439,12 +449,15 @@ def add_schedule_version(
     source: str,
     rates: Iterable[Mapping[str, Any]],
     reduction_annual_years: int | None = None,
+    late_charges: Iterable[Mapping[str, Any]] | None = None,
     actor: Any = None,
 ) -> ScheduleVersion:
     """Add a complete schedule in force from ``valid_from`` (a future date).
 
     ``rates`` lists every amount of the new version: ``{"fee", "kind", "amount", "from"?,
     "to"?, "filed_from"?, "note"?}``. A fee left out is no longer charged from that date.
+    ``late_charges`` lists its late-charge bands, ``{"month", "percent"}`` for months 1, 2, …;
+    left out, the version before it lends its own.
     """
     errors: dict[str, Any] = {}
     today = timezone.localdate()
@@ -515,6 +528,13 @@ def add_schedule_version(
         )
     if not parsed and "rates" not in errors:
         errors["rates"] = _("A schedule lists its amounts; none were given.")
+    if late_charges is None:
+        lent = selectors.late_charge_bands(previous) if previous else []
+        bands = [(band.month, band.percent) for band in lent]
+    else:
+        bands = _parse_late_charges(late_charges, errors)
+    if not bands and "late_charges" not in errors:
+        errors["late_charges"] = _("Give the late charge of each month of delay, from month 1.")
     if errors or span is None:
         raise InvalidInput(fields=errors)
     with transaction.atomic():
@@ -528,6 +548,10 @@ def add_schedule_version(
         for rate in parsed:
             rate.version = version
         FeeRate.objects.bulk_create(parsed)
+        LateChargeBand.objects.bulk_create(
+            LateChargeBand(version=version, month=month, percent=percent)
+            for month, percent in bands
+        )
         record_event(
             "tariff.schedule.added",
             actor=actor,
@@ -536,6 +560,7 @@ def add_schedule_version(
                 "valid_from": valid_from,
                 "name": version.name,
                 "reduction_annual_years": span,
+                "late_charges": [[month, percent] for month, percent in bands],
                 "rates": [
                     [r.fee_type.code, r.patent_kind, r.band_from, r.band_to, r.filed_from, r.amount]
                     for r in parsed
@@ -543,3 +568,24 @@ def add_schedule_version(
             },
         )
     return version
+
+
+def _parse_late_charges(
+    rows: Iterable[Mapping[str, Any]], errors: dict[str, Any]
+) -> list[tuple[int, int]]:
+    """Bands as (month, percent), months 1, 2, … in order; problems go into ``errors``."""
+    bands: list[tuple[int, int]] = []
+    for index, row in enumerate(rows):
+        month, percent = (
+            (row.get("month"), row.get("percent")) if isinstance(row, Mapping) else (None, None)
+        )
+        if not isinstance(month, int) or isinstance(month, bool) or month != index + 1:
+            errors[f"late_charges[{index}]"] = _(
+                "List the bands by month of delay, 1, 2, 3 and so on: this one is to be month "
+                "%(month)s."
+            ) % {"month": index + 1}
+        elif not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
+            errors[f"late_charges[{index}]"] = _("A late charge is a whole per cent, 0 to 100.")
+        else:
+            bands.append((month, percent))
+    return bands

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from ipdesk.core.errors import DomainError
 
 from . import selectors
-from .models import PatentKind
+from .models import PatentKind, Reduction
 from .services import QuoteRequest, quote_fees
 
 
@@ -29,11 +29,7 @@ class QuoteForm(forms.Form):
         label=_("Fee reduction"),
         coerce=int,
         initial=0,
-        choices=[
-            (0, _("none")),
-            (85, _("85 per cent off (one qualifying applicant)")),
-            (70, _("70 per cent off (joint applicants)")),
-        ],
+        choices=Reduction.choices,
     )
     filing_date = forms.DateField(
         label=_("Filing date"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -51,14 +51,14 @@ def api_world(db: None) -> ApiWorld:
     from ipdesk.accounts.models import Organisation, User
     from ipdesk.accounts.services import issue_api_token
     from ipdesk.collection import services as collection
-    from ipdesk.collection.models import DaySubmission, Payment, Refund, Volume, VolumeKind
+    from ipdesk.collection.models import Payment, Refund, Volume, VolumeKind
     from ipdesk.delivery import services as delivery
     from ipdesk.delivery.models import WalletBinding
-    from ipdesk.demo import load_demo, load_demo_payments
+    from ipdesk.home.demo import load_demo, load_demo_payments
     from ipdesk.receipts import documents
     from ipdesk.receipts.models import Receipt
     from ipdesk.settlement import services as settlement
-    from ipdesk.settlement.models import MonthlyStatement
+    from ipdesk.settlement.models import DaySubmission, MonthlyStatement
     from ipdesk.testing import application_number, booking
 
     today = timezone.localdate()
@@ -73,7 +73,7 @@ def api_world(db: None) -> ApiWorld:
         collection.request_refund(
             payment=first, actor=users["collector"], amount=first.total, reason="duplicate"
         )
-        collection.submit_day(office=office, day=today, actor=users["collector"])
+        settlement.submit_day(office=office, day=today, actor=users["collector"])
         volumes, entered = [], []
         for serial in (5, 6):
             volume = collection.open_volume(

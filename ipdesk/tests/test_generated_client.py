@@ -77,7 +77,7 @@ def test_generated_client_books_a_payment_and_fetches_its_receipt(
     from ipdesk.accounts.models import User
     from ipdesk.accounts.services import issue_api_token
     from ipdesk.delivery.services import register_wallet
-    from ipdesk.demo import load_demo
+    from ipdesk.home.demo import load_demo
 
     load_demo()
     tokens = {

@@ -9,8 +9,12 @@ import pytest
 
 from ipdesk.accounts.models import OrganisationKind
 from ipdesk.audit.models import AuditEvent
-from ipdesk.collection.models import DaySubmission
-from ipdesk.settlement.models import InterestDeclaration, MonthlyStatement, PenaltyDecision
+from ipdesk.settlement.models import (
+    DaySubmission,
+    InterestDeclaration,
+    MonthlyStatement,
+    PenaltyDecision,
+)
 from ipdesk.testing import api_client, organisation
 
 from .test_month import book_day, people
@@ -223,3 +227,30 @@ def test_day_submissions_over_the_api(clerk: Any, clerk_api: Any) -> None:
         excused = clerk_api.post(url, {"reason": "全市停电"}, format="json")
     assert excused.json()["excuse"] == "全市停电"
     assert DaySubmission.objects.get().excused_by == clerk
+
+
+def test_an_office_sees_its_own_statement_behind_a_thousand_of_others(clerk: Any) -> None:
+    """Visibility is a filter of the query, not a pass over its first rows: 1,001
+    statements of another office sort before this office's one, and it is still listed."""
+    other = organisation(OrganisationKind.AGENCY_OFFICE, "AA")
+    own = organisation(OrganisationKind.AGENCY_OFFICE, "ZZ")
+
+    def statement(office: Any, revision: int) -> MonthlyStatement:
+        return MonthlyStatement(
+            office=office,
+            month=dt.date(2025, 9, 1),
+            revision=revision,
+            fees_total=0,
+            refunds_total=0,
+            amount_due=0,
+            issued_on=dt.date(2025, 10, 9),
+            issued_by=clerk,
+        )
+
+    MonthlyStatement.objects.bulk_create(statement(other, n) for n in range(1, 1002))
+    mine = statement(own, 1)
+    mine.save()
+    listed = api_client(staff("ZZ")).get("/api/v1/settlement/statements").json()["statements"]
+    assert [s["id"] for s in listed] == [mine.pk]
+    everyone = api_client(clerk).get("/api/v1/settlement/statements?office=ZZ").json()
+    assert [s["id"] for s in everyone["statements"]] == [mine.pk]

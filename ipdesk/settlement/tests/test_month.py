@@ -17,10 +17,10 @@ from ipdesk.audit.models import AuditEvent
 from ipdesk.audit.selectors import verify_chain
 from ipdesk.collection import selectors as collection_selectors
 from ipdesk.collection import services as collection
-from ipdesk.collection.models import Channel, DaySubmission, Payment, VolumeKind
+from ipdesk.collection.models import Channel, Payment, VolumeKind
 from ipdesk.core.errors import Conflict, InvalidInput, NotAllowed
 from ipdesk.settlement import reports, selectors, services
-from ipdesk.settlement.models import StatementStatus
+from ipdesk.settlement.models import DaySubmission, StatementStatus
 from ipdesk.testing import application_number, booking, organisation, pdf_text, user
 
 from .test_settlement import on
@@ -239,15 +239,15 @@ def test_late_data_fined_per_working_day_unless_excused(september: Any, clerk: A
     gz = organisation(OrganisationKind.AGENCY_OFFICE, "GZ")
     collector, _reviewer = people("GZ")
     with on(dt.date(2025, 9, 1)):
-        on_time = collection.submit_day(office=gz, day=dt.date(2025, 9, 1), actor=collector)
+        on_time = services.submit_day(office=gz, day=dt.date(2025, 9, 1), actor=collector)
     assert on_time.due_on == dt.date(2025, 9, 2) and on_time.late_working_days == 0
     assert on_time.total == collection_selectors.daily_report(gz, dt.date(2025, 9, 1)).total
     with on(dt.date(2025, 9, 15)):
-        collection.submit_day(office=gz, day=dt.date(2025, 9, 12), actor=collector)
+        services.submit_day(office=gz, day=dt.date(2025, 9, 12), actor=collector)
     # Due the next working day, Sunday 28 (make-up day); sent Oct 9 after the holiday:
     # late on Sep 29, Sep 30 and Oct 9 = 3 working days.
     with on(dt.date(2025, 10, 9)):
-        late = collection.submit_day(office=gz, day=dt.date(2025, 9, 26), actor=collector)
+        late = services.submit_day(office=gz, day=dt.date(2025, 9, 26), actor=collector)
     assert late.due_on == dt.date(2025, 9, 28)
     assert late.late_working_days == 3
     fines = selectors.penalties(gz, 2025, dt.date(2025, 10, 9))
@@ -256,14 +256,14 @@ def test_late_data_fined_per_working_day_unless_excused(september: Any, clerk: A
     ]
     # The fee office accepts a reason: nothing left to fine.
     with pytest.raises(NotAllowed):
-        collection.excuse_late_submission(late, reason="断网", actor=collector)
+        services.excuse_late_submission(late, reason="断网", actor=collector)
     with pytest.raises(InvalidInput) as caught:
-        collection.excuse_late_submission(late, reason=" ", actor=clerk)
+        services.excuse_late_submission(late, reason=" ", actor=clerk)
     assert "reason" in caught.value.fields
-    collection.excuse_late_submission(late, reason="省网络中断，有电信证明", actor=clerk)
+    services.excuse_late_submission(late, reason="省网络中断，有电信证明", actor=clerk)
     assert selectors.penalties(gz, 2025, dt.date(2025, 10, 9)).items == []
     with pytest.raises(Conflict):
-        collection.excuse_late_submission(on_time, reason="x", actor=clerk)
+        services.excuse_late_submission(on_time, reason="x", actor=clerk)
 
 
 def test_day_never_sent_counts_until_today(september: Any, clerk: Any) -> None:
@@ -271,7 +271,7 @@ def test_day_never_sent_counts_until_today(september: Any, clerk: Any) -> None:
     collector, _reviewer = people("SH")
     for day in BOOKING_DAYS[:2]:
         with on(day):
-            collection.submit_day(office=sh, day=day, actor=collector)
+            services.submit_day(office=sh, day=day, actor=collector)
     # Sep 22 (the refund day) has no entries; Sep 26 was never sent: due Sunday Sep 28.
     fines = selectors.penalties(sh, 2025, dt.date(2025, 10, 11))
     # Late on Sep 29, Sep 30, Oct 9, Oct 10 and the make-up Saturday Oct 11.
@@ -291,24 +291,24 @@ def test_submitting_a_day_refuses_what_is_not_ready(clerk: Any) -> None:
         collection.book_payment(volume=volume, data=booking(), actor=collector)
         events = AuditEvent.objects.count()
         with pytest.raises(Conflict) as caught:
-            collection.submit_day(office=bj, day=day, actor=collector)
+            services.submit_day(office=bj, day=day, actor=collector)
         assert caught.value.code == "open_volumes"
         collection.close_volume(volume, actor=collector)
         events = AuditEvent.objects.count()
         with pytest.raises(Conflict) as caught:
-            collection.submit_day(office=bj, day=day, actor=collector)
+            services.submit_day(office=bj, day=day, actor=collector)
         assert caught.value.code == "unreviewed_entries"
         with pytest.raises(InvalidInput) as bad:
-            collection.submit_day(office=bj, day=dt.date(2025, 9, 11), actor=collector)
+            services.submit_day(office=bj, day=dt.date(2025, 9, 11), actor=collector)
         assert "day" in bad.value.fields
         with pytest.raises(NotAllowed):
-            collection.submit_day(office=bj, day=day, actor=clerk)
+            services.submit_day(office=bj, day=day, actor=clerk)
         assert AuditEvent.objects.count() == events and not DaySubmission.objects.exists()
         collection.review_volume(volume, actor=reviewer)
-        sent = collection.submit_day(office=bj, day=day, actor=collector)
+        sent = services.submit_day(office=bj, day=day, actor=collector)
         assert sent.entries == 1 and sent.total == Decimal("900.00")
         with pytest.raises(Conflict) as caught:
-            collection.submit_day(office=bj, day=day, actor=collector)
+            services.submit_day(office=bj, day=day, actor=collector)
         assert caught.value.code == "already_sent"
 
 

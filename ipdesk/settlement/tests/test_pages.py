@@ -13,9 +13,10 @@ from django.urls import reverse
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
 from ipdesk.audit.models import AuditEvent
 from ipdesk.collection import services as collection
-from ipdesk.collection.models import DaySubmission, VolumeKind
+from ipdesk.collection.models import VolumeKind
 from ipdesk.settlement import selectors, services
 from ipdesk.settlement.models import (
+    DaySubmission,
     InterestDeclaration,
     MonthlyStatement,
     PenaltyDecision,
@@ -469,7 +470,7 @@ def test_penalties_deduction_and_excuse(
 ) -> None:
     book_day(office, collector, reviewer, BOOKED)
     with on(dt.date(2025, 9, 15)):  # due on the 11th: late on the 12th and the 15th
-        late = collection.submit_day(office=office, day=BOOKED, actor=collector)
+        late = services.submit_day(office=office, day=BOOKED, actor=collector)
     assert late.late_working_days == 2
     client = client_for(clerk)
     page_url = reverse("settlement:penalties", args=["BJ"])

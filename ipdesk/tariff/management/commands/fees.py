@@ -13,8 +13,8 @@ from django.utils import timezone
 from ipdesk.core.errors import DomainError
 from ipdesk.core.money import money_str
 from ipdesk.tariff import selectors
-from ipdesk.tariff.models import PatentKind
-from ipdesk.tariff.services import REDUCTIONS, QuoteRequest, add_schedule_version, quote_fees
+from ipdesk.tariff.models import PatentKind, Reduction
+from ipdesk.tariff.services import QuoteRequest, add_schedule_version, quote_fees
 
 
 def _date(value: str) -> dt.date:
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         quote.add_argument("--quantity", type=int)
         quote.add_argument("--claims", type=int)
         quote.add_argument("--pages", type=int)
-        quote.add_argument("--reduction", type=int, default=0, choices=REDUCTIONS)
+        quote.add_argument("--reduction", type=int, default=0, choices=Reduction.values)
         quote.add_argument("--filing-date", type=_date)
         quote.add_argument("--grant-date", type=_date)
         quote.add_argument("--paid-on", type=_date)
@@ -92,6 +92,11 @@ class Command(BaseCommand):
                     f"  {fee.code:<26} {rate.patent_kind:<14} {band:<8}"
                     f" {money_str(rate.amount):>10}{extra}"
                 )
+        bands = selectors.late_charge_bands(version)
+        self.stdout.write(
+            "  late charge by month of delay: "
+            + ", ".join(f"{band.month}: {band.percent} %" for band in bands)
+        )
 
     def _add_version(self, options: dict[str, Any]) -> None:
         try:
@@ -105,6 +110,7 @@ class Command(BaseCommand):
             source=str(data.get("source", "")),
             rates=data.get("rates", []),
             reduction_annual_years=data.get("reduction_annual_years"),
+            late_charges=data.get("late_charges"),
         )
         self.stdout.write(
             self.style.SUCCESS(f"schedule {version.name} in force from {version.valid_from}")

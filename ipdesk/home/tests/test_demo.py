@@ -32,7 +32,7 @@ def test_demo_books_a_reviewed_day_whose_receipts_the_payers_can_read() -> None:
     from django.test import TestCase
 
     from ipdesk.collection.models import Payment, PaymentStatus
-    from ipdesk.demo import load_demo, load_demo_payments
+    from ipdesk.home.demo import load_demo, load_demo_payments
     from ipdesk.receipts.models import Receipt
     from ipdesk.receipts.selectors import readable_receipts
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from ipdesk.core.errors import DomainError
-from ipdesk.demo import load_demo, load_demo_payments
+from ipdesk.home.demo import load_demo, load_demo_payments
 
 
 class Command(BaseCommand):
