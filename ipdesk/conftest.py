@@ -81,6 +81,23 @@ def _receipt_signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     signing.keyring.cache_clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _document_certificates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A development PDF signing certificate and OFD seal for the whole run, as certgen
+    makes them, so every receipt PDF and OFD of the tests is signed as in production."""
+    from ipdesk.receipts import certificates
+
+    directory = tmp_path_factory.mktemp("certs")
+    certificates.generate_pdf_certificate(directory, settings.IPDESK_RECEIPT_PAYEE)
+    certificates.generate_seal_certificate(directory, settings.IPDESK_RECEIPT_PAYEE)
+    original = settings.IPDESK_DOCUMENT_CERT_DIR
+    settings.IPDESK_DOCUMENT_CERT_DIR = str(directory)
+    certificates.document_certificates.cache_clear()
+    yield
+    settings.IPDESK_DOCUMENT_CERT_DIR = original
+    certificates.document_certificates.cache_clear()
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -263,6 +263,11 @@ IPDESK_PORTAL_SYNC_ZIP_LIMIT = env.int("IPDESK_PORTAL_SYNC_ZIP_LIMIT", default=5
 # Electronic receipts: signing keys come from files or the environment, never the database.
 IPDESK_SIGNING_KEY_DIR = env.str("IPDESK_SIGNING_KEY_DIR", default=str(DATA_DIR / "keys"))
 IPDESK_SIGNING_KEY_ID = env.str("IPDESK_SIGNING_KEY_ID", default="")
+# Receipt documents are signed too: the PDF by the document-signing certificate, the OFD by
+# the SM2 seal certificate (receipts/certificates.py); ids pick one when several have keys.
+IPDESK_DOCUMENT_CERT_DIR = env.str("IPDESK_DOCUMENT_CERT_DIR", default=str(DATA_DIR / "certs"))
+IPDESK_PDF_CERT_ID = env.str("IPDESK_PDF_CERT_ID", default="")
+IPDESK_SEAL_CERT_ID = env.str("IPDESK_SEAL_CERT_ID", default="")
 IPDESK_RECEIPT_PAYEE = env.str("IPDESK_RECEIPT_PAYEE", default="国家知识产权局")
 # 票据代码 = region (2) + classification (2) + kind (2) + year (2); a node's series take
 # their own kind digits so that several nodes can issue in parallel.

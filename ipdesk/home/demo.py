@@ -12,7 +12,7 @@ from django.db import transaction
 
 from ipdesk.accounts.models import Organisation, OrganisationKind, Role, User
 from ipdesk.accounts.services import create_organisation, create_user
-from ipdesk.receipts import signing
+from ipdesk.receipts import certificates, signing
 
 DEMO_PASSWORD = os.environ.get("IPDESK_DEMO_PASSWORD", "ipdesk-demo-2026")
 
@@ -91,6 +91,13 @@ def load_demo() -> list[DemoLogin]:
     if signing.keyring().signer is None:
         # Receipts need a signing key; the demo makes one in the data directory.
         signing.generate_key(Path(settings.IPDESK_SIGNING_KEY_DIR))
+    # ...and certificates for their PDFs and OFDs: development ones, as `receipts certgen`.
+    certs = certificates.document_certificates()
+    cert_dir = Path(settings.IPDESK_DOCUMENT_CERT_DIR)
+    if certs.signer(certificates.PDF) is None:
+        certificates.generate_pdf_certificate(cert_dir, settings.IPDESK_RECEIPT_PAYEE)
+    if certs.signer(certificates.SEAL) is None:
+        certificates.generate_seal_certificate(cert_dir, settings.IPDESK_RECEIPT_PAYEE)
     with transaction.atomic():
         for spec in ORGANISATIONS:
             if not Organisation.objects.filter(code=spec["code"]).exists():

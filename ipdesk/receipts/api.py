@@ -22,6 +22,7 @@ from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.schema import FileAnswerNegotiation, MoneyField, error_responses
 
 from . import documents, selectors, services
+from .certificates import ABSENT, INVALID, VALID, document_certificates
 from .codes import CODE_RE, MAX_UPLOAD_BYTES, NUMBER_RE, parse_verification_query
 from .datafile import UnreadableDocument
 from .formats import FORMATS
@@ -41,8 +42,8 @@ class VerifiedItemOut(serializers.Serializer):
 
 
 class VerificationOut(serializers.Serializer):
-    """The answer to 查验. What the receipt says is shown only when the asker gave every input
-    (the numbers, 校验码, date and amount) or the signed file."""
+    """The answer to 查验 by the receipt's numbers. What the receipt says is shown only when
+    the asker gave every input (the numbers, 校验码, date and amount)."""
 
     status = serializers.ChoiceField(
         choices=[
@@ -62,9 +63,6 @@ class VerificationOut(serializers.Serializer):
     items = VerifiedItemOut(many=True, required=False)
     reversed_by = ReceiptRefOut(required=False, help_text="the red receipt that reverses it")
     reverses = ReceiptRefOut(required=False, help_text="for a red receipt: the one it reverses")
-    signature = serializers.ChoiceField(
-        choices=["valid", "invalid"], required=False, help_text="verification of a file only"
-    )
 
 
 class VerifyApi(APIView):
@@ -91,8 +89,53 @@ class VerifyApi(APIView):
         return Response(VerificationOut(answer.as_dict()).data)
 
 
+class DocumentSignatureSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[VALID, INVALID, ABSENT],
+        help_text="absent: a PDF or OFD made before documents were signed",
+    )
+    reason = serializers.CharField(help_text="why it is invalid (English); empty otherwise")
+    signer = serializers.CharField(help_text="the signing certificate's subject")
+    certificate = serializers.CharField(
+        help_text="id of the issuing unit's certificate that signed (see keys.json)"
+    )
+    signed_at = serializers.DateTimeField(allow_null=True, help_text="as the signature says")
+
+
+class FileVerificationSerializer(serializers.Serializer):
+    """The answer to a file verification: each signature, which part failed, and — when the
+    file and the record agree — what the receipt says."""
+
+    status = serializers.ChoiceField(
+        choices=[selectors.GENUINE, selectors.REVERSED, selectors.MISMATCH, selectors.NOT_FOUND]
+    )
+    format = serializers.ChoiceField(choices=list(FORMATS))
+    signature = serializers.ChoiceField(
+        choices=[VALID, INVALID], help_text="the signature over the receipt's canonical data"
+    )
+    document_signature = DocumentSignatureSerializer(
+        allow_null=True, help_text="the PDF's or OFD's own signature; null for an XML file"
+    )
+    failed = serializers.ChoiceField(
+        choices=list(selectors.FAILED_PARTS),
+        allow_null=True,
+        help_text="the first part that did not hold; null when everything did",
+    )
+    code = serializers.CharField(required=False)
+    number = serializers.CharField(required=False)
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices, required=False)
+    issue_date = serializers.DateField(required=False)
+    amount = MoneyField(required=False)
+    payer = serializers.CharField(required=False)
+    payee = serializers.CharField(required=False)
+    items = VerifiedItemOut(many=True, required=False)
+    reversed_by = ReceiptRefOut(required=False)
+    reverses = ReceiptRefOut(required=False)
+
+
 class VerifyFileApi(APIView):
-    """Public verification of a receipt file (XML data file, PDF or OFD)."""
+    """Public verification of a receipt file (XML data file, PDF or OFD): the signature over
+    its data, the PDF's or OFD's own signature, then the record."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
@@ -107,7 +150,7 @@ class VerifyFileApi(APIView):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses={200: VerificationOut},
+        responses={200: FileVerificationSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -125,7 +168,7 @@ class VerifyFileApi(APIView):
                     % {"why": str(exc).removeprefix("file: ")}
                 }
             ) from exc
-        return Response(VerificationOut(answer.as_dict()).data)
+        return Response(FileVerificationSerializer(answer.as_dict()).data)
 
 
 def _readable(request: Request, code: str, number: str) -> Receipt:
@@ -287,8 +330,20 @@ class ReverseApi(APIView):
 
 @cache_control(public=True, max_age=300)
 def public_keys(request: Any) -> JsonResponse:
-    """/.well-known/ipdesk/keys.json: every public key receipts may be signed with."""
-    return JsonResponse(keyring().keys_document(), json_dumps_params={"ensure_ascii": False})
+    """/.well-known/ipdesk/keys.json: every public key receipts may be signed with, and every
+    certificate that signs their PDFs and OFDs (``certificates``, chains in ``x5c``)."""
+    document = {
+        **keyring().keys_document(),
+        "certificates": document_certificates().published(),
+    }
+    return JsonResponse(document, json_dumps_params={"ensure_ascii": False})
+
+
+@cache_control(public=True, max_age=300)
+def public_certificates(request: Any) -> HttpResponse:
+    """/.well-known/ipdesk/certificates.pem: the same certificate chains, PEM, to import
+    into a PDF reader's or an OFD reader's trusted certificates."""
+    return HttpResponse(document_certificates().pem(), content_type="application/x-pem-file")
 
 
 urlpatterns = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -51,9 +52,23 @@ class SignedReceipt:
         )
 
 
+# What XML 1.0 cannot carry in element text: C0 controls but tab and line feed (carriage
+# return is turned into a line end by every parser), and the two non-characters.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def shown(value: Any) -> str:
+    """A value as the XML's visible fields show it: its text, line ends as an XML parser
+    gives them back (CR LF and CR become LF), and each character XML cannot carry replaced
+    by U+FFFD. The signed data keeps the exact text; this is only how it is displayed."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _NOT_IN_XML.sub("\ufffd", text)
+
+
 def _text(parent: Element, tag: str, value: Any) -> Element:
     child = SubElement(parent, tag)
-    child.text = "" if value is None else str(value)
+    child.text = shown(value)
     return child
 
 
@@ -158,16 +173,16 @@ def read_receipt_xml(content: bytes) -> SignedReceipt:
         raise UnreadableDocument("file: no <EInvoiceData>")
     try:
         expected = _visible_fields(data)
-        items = [[str(item[key]) for _tag, key in ITEM_FIELDS] for item in data["items"]]
+        items = [[shown(item[key]) for _tag, key in ITEM_FIELDS] for item in data["items"]]
     except (KeyError, TypeError) as exc:
         raise UnreadableDocument("file: the signed data lacks receipt fields") from exc
     for path, value in expected:
-        if (body.findtext(path) or "") != str(value):
+        if (body.findtext(path) or "") != shown(value):
             raise UnreadableDocument(f"file: {path} differs from the signed data")
-    shown = [
+    displayed = [
         [(item.findtext(tag) or "") for tag, _key in ITEM_FIELDS]
         for item in body.findall("Details/Item")
     ]
-    if shown != items:
+    if displayed != items:
         raise UnreadableDocument("file: the line items differ from the signed data")
     return signed

@@ -5,7 +5,8 @@ files all read this table; none of them lists formats of its own.
 
 To add a format: a renderer (``Receipt`` → bytes, deterministic, carrying the signed data),
 a reader for uploaded files if they can be verified, and one row in ``FORMATS`` (see
-docs/architecture.md).
+docs/architecture.md). A format whose documents carry a signature of their own (PDF, OFD)
+names the kind of certificate that signs them and how that signature is checked.
 """
 
 from __future__ import annotations
@@ -16,20 +17,35 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
+from .certificates import PDF, SEAL, document_certificates
 from .datafile import read_receipt_xml, receipt_xml
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
 
+    from .certificates import DocumentCertificate, DocumentCheck
     from .datafile import SignedReceipt
     from .models import Receipt
 
 
-# The PDF and OFD writers load fonts and layout code; they are imported when first used.
+# The PDF and OFD writers load fonts, layout and signing code; they are imported when first
+# used. Without a certificate of its kind configured, a document is rendered unsigned.
 def _render_pdf(receipt: Receipt) -> bytes:
     from .pdf import receipt_pdf
 
-    return receipt_pdf(receipt)
+    content = receipt_pdf(receipt)
+    certificate = document_certificates().signer(PDF)
+    if certificate is None:
+        return content
+    from .pdfsign import sign_receipt_pdf
+
+    return sign_receipt_pdf(content, receipt, certificate)
+
+
+def _check_pdf(content: bytes, trusted: list[DocumentCertificate]) -> DocumentCheck:
+    from .pdfsign import check_pdf_signature
+
+    return check_pdf_signature(content, trusted)
 
 
 def _read_pdf(content: bytes) -> SignedReceipt:
@@ -39,9 +55,20 @@ def _read_pdf(content: bytes) -> SignedReceipt:
 
 
 def _render_ofd(receipt: Receipt) -> bytes:
-    from .ofd import receipt_ofd
+    seal = document_certificates().signer(SEAL)
+    if seal is None:
+        from .ofd import receipt_ofd
 
-    return receipt_ofd(receipt)
+        return receipt_ofd(receipt)
+    from .ofdseal import sealed_receipt_ofd
+
+    return sealed_receipt_ofd(receipt, seal)
+
+
+def _check_ofd(content: bytes, trusted: list[DocumentCertificate]) -> DocumentCheck:
+    from .ofdseal import check_ofd_seal
+
+    return check_ofd_seal(content, trusted)
 
 
 def _read_ofd(content: bytes) -> SignedReceipt:
@@ -65,6 +92,10 @@ class ReceiptFormat:
     compressed: bool
     # Attached to the e-mail that delivers a receipt.
     attached_to_email: bool
+    # The kind of document certificate that signs the file itself (certificates.PDF, SEAL),
+    # and how that signature is checked against the issuing unit's certificates of that kind.
+    signed_by: str | None = None
+    check: Callable[[bytes, list[DocumentCertificate]], DocumentCheck] | None = None
 
 
 FORMATS: Mapping[str, ReceiptFormat] = {
@@ -80,6 +111,8 @@ FORMATS: Mapping[str, ReceiptFormat] = {
             read=_read_pdf,
             compressed=True,
             attached_to_email=True,
+            signed_by=PDF,
+            check=_check_pdf,
         ),
         ReceiptFormat(
             code="ofd",
@@ -91,6 +124,8 @@ FORMATS: Mapping[str, ReceiptFormat] = {
             read=_read_ofd,
             compressed=True,
             attached_to_email=True,
+            signed_by=SEAL,
+            check=_check_ofd,
         ),
         ReceiptFormat(
             code="xml",
@@ -113,6 +148,12 @@ def receipt_format(code: str) -> ReceiptFormat:
     if fmt is None:
         raise ValueError(f"format: one of {', '.join(FORMATS)}")
     return fmt
+
+
+def format_of(content: bytes) -> ReceiptFormat | None:
+    """The format an uploaded file is in, by how it begins."""
+    head = content[:8].lstrip()
+    return next((fmt for fmt in FORMATS.values() if head.startswith(fmt.magic)), None)
 
 
 def attached_to_email() -> list[ReceiptFormat]:

@@ -105,6 +105,8 @@ class Page:
     author: str
     url: str
     items: list[Text | Lines | Ellipse | Polygon | QrCode] = field(default_factory=list)
+    # The issuing unit's seal: its box (x, y, width, height), where a signature binds to it.
+    seal: tuple[float, float, float, float] | None = None
 
 
 # --- measuring ----------------------------------------------------------------------------
@@ -186,9 +188,14 @@ def _cell(
 # --- the page -----------------------------------------------------------------------------
 
 
+SEAL_RADIUS = 15.0
+
+
 def _seal(page: Page, cx: float, cy: float, payee: str) -> None:
     """The issuing unit's seal (开票单位签章): a red ring, the payee on an arc, a star."""
-    radius = 15.0
+    radius = SEAL_RADIUS
+    edge = radius + 1.0
+    page.seal = (cx - edge, cy - edge, 2 * edge, 2 * edge)
     page.items.append(Ellipse(cx, cy, radius, radius, 0.9))
     size = 9.0
     letters = payee[:14]
@@ -211,6 +218,14 @@ def _seal(page: Page, cx: float, cy: float, payee: str) -> None:
         star.append((round(cx + r * math.cos(theta), 3), round(cy - r * math.sin(theta), 3)))
     page.items.append(Polygon(tuple(star)))
     page.items.append(_text(cx, cy + 9.5, "票据专用章", 7.0, RED, "middle"))
+
+
+def seal_layout(payee: str) -> Page:
+    """The seal alone on a page of its size: the picture of the OFD's electronic seal."""
+    side = 2 * (SEAL_RADIUS + 1.0)
+    page = Page(side, side, f"{payee} 票据专用章", payee, "")
+    _seal(page, side / 2, side / 2, payee)
+    return page
 
 
 def receipt_layout(receipt: Receipt) -> Page:

@@ -44,7 +44,19 @@ from ipdesk.core.pdf import cjk_font
 
 from .datafile import SignedReceipt, UnreadableDocument, read_receipt_xml, receipt_xml
 from .fontsubset import truetype_subset
-from .layout import PT, Color, Ellipse, Lines, Page, Polygon, QrCode, Text, draw, receipt_layout
+from .layout import (
+    PT,
+    Color,
+    Ellipse,
+    Lines,
+    Page,
+    Polygon,
+    QrCode,
+    Text,
+    draw,
+    receipt_layout,
+    seal_layout,
+)
 from .models import Receipt
 from .pdf import DATA_FILE_NAME, KAPPA, data_file_name
 from .qr import dark_runs
@@ -252,8 +264,26 @@ def _zip(parts: dict[str, bytes], when: dt.datetime) -> bytes:
     return buffer.getvalue()
 
 
-def receipt_ofd(receipt: Receipt) -> bytes:
-    """The receipt's OFD package; the same receipt always gives the same bytes."""
+SIGNATURES_PART = "Doc_0/Signs/Signatures.xml"
+
+
+def _document(page: Page, max_id: int, *, attachments: bool) -> bytes:
+    document = _ofd("Document")
+    common = _sub(document, "CommonData")
+    _sub(common, "MaxUnitID", str(max_id + 1 if attachments else max_id))
+    page_area = _sub(common, "PageArea")
+    _sub(page_area, "PhysicalBox", f"0 0 {_n(page.width)} {_n(page.height)}")
+    _sub(common, "PublicRes", "PublicRes.xml")
+    pages = _sub(document, "Pages")
+    _sub(pages, "Page", ID=PAGE_ID, BaseLoc="Pages/Page_0/Content.xml")
+    if attachments:
+        _sub(document, "Attachments", "Attachments.xml")
+    return _xml(document)
+
+
+def receipt_parts(receipt: Receipt, *, sealed: bool = False) -> tuple[dict[str, bytes], Page]:
+    """The parts of the receipt's OFD package, and its page. ``sealed``: OFD.xml names the
+    signature list (``ofdseal`` adds it and the signature)."""
     page = receipt_layout(receipt)
     code, number = receipt.series.code, receipt.number_text
     issued = receipt.issued_at.astimezone(dt.UTC)
@@ -281,16 +311,8 @@ def receipt_ofd(receipt: Receipt) -> bytes:
     ):
         _sub(custom, "CustomData", value, Name=name)
     _sub(body, "DocRoot", "Doc_0/Document.xml")
-
-    document = _ofd("Document")
-    common = _sub(document, "CommonData")
-    _sub(common, "MaxUnitID", str(max_id + 1))
-    page_area = _sub(common, "PageArea")
-    _sub(page_area, "PhysicalBox", f"0 0 {_n(page.width)} {_n(page.height)}")
-    _sub(common, "PublicRes", "PublicRes.xml")
-    pages = _sub(document, "Pages")
-    _sub(pages, "Page", ID=PAGE_ID, BaseLoc="Pages/Page_0/Content.xml")
-    _sub(document, "Attachments", "Attachments.xml")
+    if sealed:
+        _sub(body, "Signatures", SIGNATURES_PART)
 
     attachments = _ofd("Attachments")
     attachment = _sub(
@@ -307,7 +329,7 @@ def receipt_ofd(receipt: Receipt) -> bytes:
 
     parts = {
         "OFD.xml": _xml(ofd),
-        "Doc_0/Document.xml": _xml(document),
+        "Doc_0/Document.xml": _document(page, max_id, attachments=True),
         "Doc_0/PublicRes.xml": public_res,
         "Doc_0/Pages/Page_0/Content.xml": content,
         "Doc_0/Attachments.xml": _xml(attachments),
@@ -315,7 +337,41 @@ def receipt_ofd(receipt: Receipt) -> bytes:
     }
     if font_file is not None:
         parts["Doc_0/Res/font_1.ttf"] = font_file
-    return _zip(parts, issued)
+    return parts, page
+
+
+def package(parts: dict[str, bytes], when: dt.datetime) -> bytes:
+    """The OFD (ZIP) of ``parts``, entries sorted, every timestamp ``when``."""
+    return _zip(parts, when)
+
+
+def receipt_ofd(receipt: Receipt) -> bytes:
+    """The receipt's OFD package, unsigned; the same receipt always gives the same bytes."""
+    parts, _page = receipt_parts(receipt)
+    return _zip(parts, receipt.issued_at.astimezone(dt.UTC))
+
+
+@lru_cache(maxsize=16)
+def seal_picture(payee: str, when: dt.datetime) -> bytes:
+    """The seal drawn alone as a one-page OFD: the picture an electronic seal carries."""
+    page = seal_layout(payee)
+    content, font_file, public_res, max_id = _page_parts(page)
+    ofd = _ofd("OFD", {"Version": "1.0", "DocType": "OFD"})
+    body = _sub(ofd, "DocBody")
+    info = _sub(body, "DocInfo")
+    _sub(info, "DocID", hashlib.md5(page.title.encode(), usedforsecurity=False).hexdigest())
+    _sub(info, "Title", page.title)
+    _sub(info, "Creator", "ipdesk")
+    _sub(body, "DocRoot", "Doc_0/Document.xml")
+    parts = {
+        "OFD.xml": _xml(ofd),
+        "Doc_0/Document.xml": _document(page, max_id, attachments=False),
+        "Doc_0/PublicRes.xml": public_res,
+        "Doc_0/Pages/Page_0/Content.xml": content,
+    }
+    if font_file is not None:
+        parts["Doc_0/Res/font_1.ttf"] = font_file
+    return _zip(parts, when)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -17,7 +17,10 @@ from ipdesk.accounts.models import OrganisationKind
 from ipdesk.collection.models import Payment, PaymentStatus
 from ipdesk.core.money import money_str
 
+from .certificates import INVALID, DocumentCertificates, DocumentCheck, document_certificates
+from .datafile import SignedReceipt
 from .documents import read_document
+from .formats import format_of
 from .models import Receipt, ReceiptKind
 from .services import RECEIPTED_ENTRIES
 from .signing import Keyring, keyring
@@ -26,6 +29,11 @@ GENUINE = "genuine"
 REVERSED = "reversed"
 MISMATCH = "mismatch"
 NOT_FOUND = "not_found"
+
+# Which part of an uploaded file failed verification.
+DATA_SIGNATURE = "data_signature"
+RECORD = "record"
+FAILED_PARTS = (DATA_SIGNATURE, "pdf_signature", "ofd_signature", RECORD)
 
 
 def find_receipt(code: str, number: int) -> Receipt | None:
@@ -86,7 +94,9 @@ def signature_valid(receipt: Receipt, keys: Keyring | None = None) -> bool:
         signature = base64.b64decode(receipt.signature, validate=True)
     except (binascii.Error, ValueError):
         return False
-    return (keys or keyring()).verify(receipt.key_id, signed_bytes(receipt), signature)
+    return (keys or keyring()).verify(
+        receipt.key_id, signed_bytes(receipt), signature, receipt.algorithm
+    )
 
 
 @dataclass(frozen=True)
@@ -145,23 +155,82 @@ def verify_receipt(
     return Verification(status, receipt, details)
 
 
-def verify_document(content: bytes) -> Verification:
-    """Verify an uploaded XML, PDF or OFD: its signature, then that the record agrees.
+@dataclass(frozen=True)
+class FileCheck:
+    """What a receipt file's signatures say, before it is compared with the record."""
+
+    signed: SignedReceipt
+    format: str
+    data_valid: bool
+    document: DocumentCheck | None  # the PDF's or OFD's own signature; None for XML
+
+    @property
+    def failed(self) -> str | None:
+        if not self.data_valid:
+            return DATA_SIGNATURE
+        if self.document is not None and self.document.status == INVALID:
+            return f"{self.format}_signature"
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        document = self.document
+        return {
+            "format": self.format,
+            "signature": "valid" if self.data_valid else "invalid",
+            "document_signature": None
+            if document is None
+            else {
+                "status": document.status,
+                "reason": document.reason,
+                "signer": document.signer,
+                "certificate": document.certificate,
+                "signed_at": document.signed_at.isoformat() if document.signed_at else None,
+            },
+            "failed": self.failed,
+        }
+
+
+def check_file(
+    content: bytes, keys: Keyring | None = None, certificates: DocumentCertificates | None = None
+) -> FileCheck:
+    """Check a receipt file's signatures: the data signature with ``keys``, and a PDF's or an
+    OFD's own signature against the issuing unit's ``certificates`` (both default to this
+    installation's; a verifier offline passes the published ones). No database is read.
 
     Raises ``UnreadableDocument`` when the file carries no readable receipt data.
     """
     signed = read_document(content)
-    if not keyring().verify(signed.key_id, signed.signed, signed.signature):
-        return Verification(MISMATCH, details={"signature": "invalid"})
-    data = signed.data
+    fmt = format_of(content)
+    assert fmt is not None  # read_document found it
+    keys = keys or keyring()
+    data_valid = keys.verify(signed.key_id, signed.signed, signed.signature, signed.algorithm)
+    document = None
+    if fmt.check is not None and fmt.signed_by is not None:
+        trusted = (certificates or document_certificates()).of_kind(fmt.signed_by)
+        document = fmt.check(content, trusted)
+    return FileCheck(signed, fmt.code, data_valid, document)
+
+
+def verify_document(content: bytes) -> Verification:
+    """Verify an uploaded XML, PDF or OFD: its signatures (the signed data's, and a PDF's or
+    OFD's own), then that the record agrees. ``failed`` in the answer names the first part
+    that did not hold: ``data_signature``, ``pdf_signature``, ``ofd_signature`` or ``record``.
+
+    Raises ``UnreadableDocument`` when the file carries no readable receipt data.
+    """
+    check = check_file(content)
+    checked = check.as_dict()
+    if check.failed is not None:
+        return Verification(MISMATCH, details=checked)
+    data = check.signed.data
     try:
         receipt = find_receipt(str(data["code"]), int(data["number"]))
     except (KeyError, TypeError, ValueError):
-        return Verification(MISMATCH, details={"signature": "valid"})
+        return Verification(MISMATCH, details={**checked, "failed": RECORD})
     if receipt is None:
-        return Verification(NOT_FOUND, details={"signature": "valid"})
-    if signed_bytes(receipt) != signed.signed:
-        return Verification(MISMATCH, details={"signature": "valid"})
+        return Verification(NOT_FOUND, details={**checked, "failed": RECORD})
+    if signed_bytes(receipt) != check.signed.signed:
+        return Verification(MISMATCH, details={**checked, "failed": RECORD})
     # The file holds every input of 查验, so its holder may see what the receipt says.
     answer = verify_receipt(
         code=receipt.series.code,
@@ -170,4 +239,5 @@ def verify_document(content: bytes) -> Verification:
         issue_date=receipt.issue_date,
         amount=receipt.total,
     )
-    return Verification(answer.status, receipt, {**answer.details, "signature": "valid"})
+    failed = RECORD if answer.status == MISMATCH else None
+    return Verification(answer.status, receipt, {**answer.details, **checked, "failed": failed})

@@ -22,6 +22,9 @@ two decimals) of::
      "related": null | {"code", "number", "reason"}}
 
 The signature is over exactly these bytes, which are stored as they were signed.
+docs/receipt-format.md publishes this form, the XML data file and the signatures, with a
+worked example that its test checks against this code byte for byte: update it (see that
+test) whenever the canonical data changes.
 """
 
 from __future__ import annotations
@@ -325,7 +328,7 @@ def _build(
         data=body.decode("utf-8"),
         signature=base64.b64encode(signer.sign(body)).decode("ascii"),
         key_id=signer.key_id,
-        algorithm=signer.algorithm,
+        algorithm=signer.signature_algorithm,
     )
 
 

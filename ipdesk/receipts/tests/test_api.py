@@ -141,7 +141,13 @@ def test_xml_file_verification(receipt: Receipt, reviewer: Any) -> None:
         "/api/v1/verify/file", {"file": _file(resigned)}, format="multipart"
     )
     assert tampered.status_code == 200
-    assert tampered.json() == {"status": "mismatch", "signature": "invalid"}
+    assert tampered.json() == {
+        "status": "mismatch",
+        "signature": "invalid",
+        "format": "xml",
+        "document_signature": None,
+        "failed": "data_signature",
+    }
     missing = api_client(language="en").post("/api/v1/verify/file", {}, format="multipart")
     assert missing.status_code == 400 and list(missing.json()["error"]["fields"]) == ["file"]
     junk = api_client().post("/api/v1/verify/file", {"file": _file(b"hello")}, format="multipart")
