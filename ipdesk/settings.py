@@ -201,7 +201,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ipdesk.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "ipdesk.core.rest.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser with a nesting limit: a body nested thousands deep is a 400, not a
@@ -219,6 +219,29 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per set of choices, shared by every field that uses it (a generated client
+    # gets one enum type each, named for the domain, not for the first field it met).
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "ipdesk.collection.models.Channel",
+        "CorrectionCauseEnum": "ipdesk.collection.models.CorrectionCause",
+        "DeliveryStatusEnum": "ipdesk.delivery.models.Status",
+        "OrganisationKindEnum": "ipdesk.accounts.models.OrganisationKind",
+        "PatentKindEnum": "ipdesk.tariff.models.PatentKind",
+        "PayerKindEnum": "ipdesk.collection.models.PayerKind",
+        "PaymentStatusEnum": "ipdesk.collection.models.PaymentStatus",
+        "ReceiptKindEnum": "ipdesk.receipts.models.ReceiptKind",
+        "ReceiptPayerTypeEnum": [(1, 1), (2, 2)],
+        "ReceiptStatusEnum": [("valid", "valid"), ("reversed", "reversed")],
+        "RefundReasonEnum": "ipdesk.collection.models.RefundReason",
+        "RefundStatusEnum": "ipdesk.collection.models.RefundStatus",
+        "ReversalReasonEnum": "ipdesk.receipts.models.ReversalReason",
+        "StatementStatusEnum": "ipdesk.settlement.models.StatementStatus",
+        "VerificationStatusEnum": [
+            (s, s) for s in ("genuine", "reversed", "mismatch", "not_found")
+        ],
+        "VolumeKindEnum": "ipdesk.collection.models.VolumeKind",
+        "VolumeStatusEnum": "ipdesk.collection.models.VolumeStatus",
+    },
 }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

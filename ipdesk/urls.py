@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from ipdesk.core.rest import unknown_path
 from ipdesk.receipts import urls as receipts_urls
 
 api_v1 = [
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("ipdesk.receipts.api")),
     path("", include("ipdesk.delivery.api")),
     path("", include("ipdesk.settlement.api")),
+    re_path(r"", unknown_path, name="unknown-path"),
 ]
 
 urlpatterns = [

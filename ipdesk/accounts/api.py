@@ -21,6 +21,7 @@ from ipdesk.audit.checkpoints import verify_against_checkpoints
 from ipdesk.audit.models import AuditEvent
 from ipdesk.core.clientaddress import client_address
 from ipdesk.core.rest import optional_int
+from ipdesk.core.schema import error_responses
 
 from . import policy, services
 from .models import Organisation
@@ -93,7 +94,7 @@ class PhoneCodeView(APIView):
     @extend_schema(
         summary="Send a sign-in code by SMS",
         request=PhoneIn,
-        responses={202: CodeSentOut},
+        responses={202: CodeSentOut, **error_responses(403, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -114,7 +115,7 @@ class PhoneLoginView(APIView):
     @extend_schema(
         summary="Sign in with a mobile number and code",
         request=PhoneCodeIn,
-        responses={200: TokenOut},
+        responses={200: TokenOut, **error_responses(403)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -148,6 +149,30 @@ class AuditEventOut(serializers.ModelSerializer):
         ]
 
 
+class AuditEventsPage(serializers.Serializer):
+    events = AuditEventOut(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="pass as `after` for the next page; null on the last page"
+    )
+
+
+class ChainReportOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField(help_text="events checked")
+    head_sequence = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    broken_at = serializers.IntegerField(
+        allow_null=True, help_text="sequence of the first event that breaks the chain"
+    )
+    reason = serializers.CharField(allow_blank=True)
+    checkpoints = serializers.IntegerField(
+        help_text="signed checkpoints the chain was compared with"
+    )
+    newest_checkpoint = serializers.IntegerField(
+        allow_null=True, help_text="sequence of the newest checkpoint compared"
+    )
+
+
 class AuditEventsView(APIView):
     permission_classes = [policy.role_permission(policy.AUDITORS)]
 
@@ -159,7 +184,7 @@ class AuditEventsView(APIView):
             OpenApiParameter("object_id", str),
             OpenApiParameter("action", str),
         ],
-        responses={200: AuditEventOut(many=True)},
+        responses={200: AuditEventsPage},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -170,31 +195,21 @@ class AuditEventsView(APIView):
                 events = events.filter(**{name: params[name]})
         page = list(events.order_by("sequence")[:AUDIT_PAGE])
         return Response(
-            {
-                "events": AuditEventOut(page, many=True).data,
-                "next_after": page[-1].sequence if len(page) == AUDIT_PAGE else None,
-            }
+            AuditEventsPage(
+                {
+                    "events": page,
+                    "next_after": page[-1].sequence if len(page) == AUDIT_PAGE else None,
+                }
+            ).data
         )
 
 
 class AuditVerifyView(APIView):
     permission_classes = [policy.role_permission(policy.AUDITORS)]
 
-    @extend_schema(summary="Verify the whole audit chain", responses={200: dict})
+    @extend_schema(summary="Verify the whole audit chain", responses={200: ChainReportOut})
     def get(self, request: Request) -> Response:
-        report = verify_against_checkpoints()
-        return Response(
-            {
-                "ok": report.ok,
-                "checked": report.checked,
-                "head_sequence": report.head_sequence,
-                "head_hash": report.head_hash,
-                "broken_at": report.broken_at,
-                "reason": report.reason,
-                "checkpoints": report.checkpoints,
-                "newest_checkpoint": report.newest_checkpoint,
-            }
-        )
+        return Response(ChainReportOut(verify_against_checkpoints()).data)
 
 
 urlpatterns = [

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,8 +18,14 @@ from rest_framework.views import APIView
 from ipdesk.accounts import policy
 from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.core.errors import InvalidInput, NotFound
-from ipdesk.core.money import money_str
 from ipdesk.core.rest import require_date
+from ipdesk.core.schema import (
+    XLSX,
+    FileAnswerNegotiation,
+    MoneyField,
+    error_responses,
+    file_responses,
+)
 from ipdesk.core.services import request_fingerprint, run_idempotent
 from ipdesk.tariff.models import Reduction
 
@@ -27,12 +33,17 @@ from . import selectors, services
 from .models import (
     Channel,
     CorrectionCause,
+    EntryKind,
     PayerKind,
     Payment,
+    PaymentDateRule,
+    PaymentStatus,
     Refund,
     RefundReason,
+    RefundStatus,
     Volume,
     VolumeKind,
+    VolumeStatus,
 )
 from .paper_receipt import receipt_number, render_paper_receipt
 from .reports import daily_report_pdf, daily_report_xlsx
@@ -54,7 +65,7 @@ def _payment_for(request: Request, pk: int) -> Payment:
 
 class PayerIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=PayerKind.values)
+    kind = serializers.ChoiceField(choices=PayerKind.choices)
     id_code = serializers.CharField(max_length=18)
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -79,7 +90,7 @@ class LineIn(serializers.Serializer):
 
 
 class PaymentIn(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=Channel.values)
+    channel = serializers.ChoiceField(choices=Channel.choices)
     office = serializers.CharField(max_length=20)
     payer = PayerIn()
     application_number = serializers.CharField(max_length=20)
@@ -124,9 +135,56 @@ def paying_agency(user: Any, code: str) -> Organisation | None:
 
 class PaymentCreatedOut(serializers.Serializer):
     id = serializers.IntegerField()
-    payment_date = serializers.DateField()
-    payment_date_rule = serializers.CharField()
-    status = serializers.CharField()
+    payment_date = serializers.DateField(help_text="缴费日: the day the fee counts as paid")
+    payment_date_rule = serializers.ChoiceField(choices=PaymentDateRule.choices)
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+
+
+class PayerOut(serializers.Serializer):
+    name = serializers.CharField(source="payer_name")
+    kind = serializers.ChoiceField(source="payer_kind", choices=PayerKind.choices)
+    id_code = serializers.CharField(source="payer_id_code")
+    phone = serializers.CharField(source="payer_phone", allow_blank=True)
+    email = serializers.CharField(source="payer_email", allow_blank=True)
+    receipt_title = serializers.CharField(allow_blank=True)
+
+
+class PaymentLineOut(serializers.Serializer):
+    fee_code = serializers.CharField(source="fee_type.code")
+    year = serializers.IntegerField(allow_null=True)
+    quantity = serializers.IntegerField()
+    standard = MoneyField(help_text="per unit")
+    amount = MoneyField()
+    tariff_amount = MoneyField(help_text="the amount by the schedule")
+    override_reason = serializers.CharField(allow_blank=True)
+
+
+class PaymentOut(PaymentCreatedOut):
+    office = serializers.CharField(source="office.code")
+    volume = serializers.CharField(source="volume.label")
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    entry_kind = serializers.ChoiceField(choices=EntryKind.choices)
+    application_number = serializers.CharField()
+    payer = PayerOut(source="*")
+    lines = serializers.SerializerMethodField()
+    total = MoneyField()
+    booked_on = serializers.DateField()
+    booked_late = serializers.BooleanField()
+    corrects = serializers.IntegerField(
+        source="corrects_id", allow_null=True, help_text="the payment this entry corrects"
+    )
+    agency = serializers.CharField(
+        source="agency.code", allow_null=True, help_text="code of the paying patent agency"
+    )
+
+    @extend_schema_field(PaymentLineOut(many=True))
+    def get_lines(self, payment: Payment) -> Any:
+        return PaymentLineOut(payment.lines.select_related("fee_type"), many=True).data
+
+
+class CorrectionOut(serializers.Serializer):
+    reversal = PaymentOut(help_text="the negative entry that cancels the original")
+    replacement = PaymentOut()
 
 
 def booking_data(data: dict[str, Any], agency: Organisation | None = None) -> services.BookingData:
@@ -148,56 +206,11 @@ def booking_data(data: dict[str, Any], agency: Organisation | None = None) -> se
     )
 
 
-def created_body(payment: Payment) -> dict[str, Any]:
-    return {
-        "id": payment.pk,
-        "payment_date": payment.payment_date.isoformat(),
-        "payment_date_rule": payment.payment_date_rule,
-        "status": payment.status,
-    }
-
-
-def payment_detail(payment: Payment) -> dict[str, Any]:
-    return {
-        **created_body(payment),
-        "office": payment.office.code,
-        "volume": payment.volume.label,
-        "channel": payment.channel,
-        "entry_kind": payment.entry_kind,
-        "application_number": payment.application_number,
-        "payer": {
-            "name": payment.payer_name,
-            "kind": payment.payer_kind,
-            "id_code": payment.payer_id_code,
-            "phone": payment.payer_phone,
-            "email": payment.payer_email,
-            "receipt_title": payment.receipt_title,
-        },
-        "lines": [
-            {
-                "fee_code": line.fee_type.code,
-                "year": line.year,
-                "quantity": line.quantity,
-                "standard": money_str(line.standard),
-                "amount": money_str(line.amount),
-                "tariff_amount": money_str(line.tariff_amount),
-                "override_reason": line.override_reason,
-            }
-            for line in payment.lines.select_related("fee_type")
-        ],
-        "total": money_str(payment.total),
-        "booked_on": payment.booked_on.isoformat(),
-        "booked_late": payment.booked_late,
-        "corrects": payment.corrects_id,
-        "agency": payment.agency.code if payment.agency_id and payment.agency else None,
-    }
-
-
 class PaymentsView(APIView):
     @extend_schema(
         summary="Record a payment (online channel or staff entry)",
         request=PaymentIn,
-        responses={201: PaymentCreatedOut},
+        responses={201: PaymentCreatedOut, **error_responses(409, 422)},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     def post(self, request: Request) -> Response:
@@ -221,7 +234,7 @@ class PaymentsView(APIView):
                 actor=request.user,
                 reviewed=channel == Channel.ONLINE,
             )
-            return 201, created_body(payment)
+            return 201, PaymentCreatedOut(payment).data
 
         key = request.headers.get("Idempotency-Key")
         if key is None:
@@ -235,14 +248,17 @@ class PaymentsView(APIView):
 
 
 class PaymentView(APIView):
-    @extend_schema(summary="One payment", responses={200: dict})
+    @extend_schema(summary="One payment", responses={200: PaymentOut})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(payment_detail(_payment_for(request, pk)))
+        return Response(PaymentOut(_payment_for(request, pk)).data)
 
 
 class PaperReceiptView(APIView):
+    content_negotiation_class = FileAnswerNegotiation
+
     @extend_schema(
-        summary="The four-part paper receipt of a counter payment (PDF)", responses={200: bytes}
+        summary="The four-part paper receipt of a counter payment (PDF)",
+        responses={**file_responses("application/pdf"), **error_responses(400)},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         payment = _payment_for(request, pk)
@@ -262,7 +278,11 @@ class ReviewIn(serializers.Serializer):
 
 
 class PaymentReviewView(APIView):
-    @extend_schema(summary="Review (复核) a payment", request=ReviewIn, responses={200: dict})
+    @extend_schema(
+        summary="Review (复核) a payment",
+        request=ReviewIn,
+        responses={200: PaymentOut, **error_responses(409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         data = ReviewIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -271,7 +291,7 @@ class PaymentReviewView(APIView):
             actor=request.user,
             approve_overrides=data.validated_data["approve_overrides"],
         )
-        return Response(payment_detail(payment))
+        return Response(PaymentOut(payment).data)
 
 
 class NoteIn(serializers.Serializer):
@@ -280,7 +300,9 @@ class NoteIn(serializers.Serializer):
 
 class PaymentSendBackView(APIView):
     @extend_schema(
-        summary="Send a payment back to the collector", request=NoteIn, responses={200: dict}
+        summary="Send a payment back to the collector",
+        request=NoteIn,
+        responses={200: PaymentOut, **error_responses(409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         data = NoteIn(data=request.data)
@@ -288,12 +310,12 @@ class PaymentSendBackView(APIView):
         payment = services.send_back(
             _payment_for(request, pk), actor=request.user, note=data.validated_data["note"]
         )
-        return Response(payment_detail(payment))
+        return Response(PaymentOut(payment).data)
 
 
 class CorrectionIn(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
-    cause = serializers.ChoiceField(choices=CorrectionCause.values)
+    cause = serializers.ChoiceField(choices=CorrectionCause.choices)
     payer = PayerIn()
     application_number = serializers.CharField(max_length=20)
     lines = LineIn(many=True, allow_empty=False, max_length=50)
@@ -301,7 +323,9 @@ class CorrectionIn(serializers.Serializer):
 
 class PaymentCorrectView(APIView):
     @extend_schema(
-        summary="Correct (更正) a reviewed payment", request=CorrectionIn, responses={201: dict}
+        summary="Correct (更正) a reviewed payment",
+        request=CorrectionIn,
+        responses={201: CorrectionOut, **error_responses(409, 422)},
     )
     def post(self, request: Request, pk: int) -> Response:
         original = _payment_for(request, pk)
@@ -323,70 +347,74 @@ class PaymentCorrectView(APIView):
             actor=request.user,
         )
         return Response(
-            {"reversal": payment_detail(reversal), "replacement": payment_detail(replacement)},
-            status=201,
+            CorrectionOut({"reversal": reversal, "replacement": replacement}).data, status=201
         )
 
 
 class RefundIn(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=15, decimal_places=2)
-    reason = serializers.ChoiceField(choices=RefundReason.values)
+    reason = serializers.ChoiceField(choices=RefundReason.choices)
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-def refund_body(refund: Refund) -> dict[str, Any]:
-    return {
-        "id": refund.pk,
-        "payment": refund.payment_id,
-        "amount": money_str(refund.amount),
-        "reason": refund.reason,
-        "status": refund.status,
-    }
+class RefundOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    payment = serializers.IntegerField(source="payment_id")
+    amount = MoneyField()
+    reason = serializers.ChoiceField(choices=RefundReason.choices)
+    status = serializers.ChoiceField(choices=RefundStatus.choices)
 
 
 class PaymentRefundView(APIView):
-    @extend_schema(summary="Request a refund of a payment", request=RefundIn, responses={201: dict})
+    @extend_schema(
+        summary="Request a refund of a payment",
+        request=RefundIn,
+        responses={201: RefundOut, **error_responses(409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         payment = _payment_for(request, pk)
         data = RefundIn(data=request.data)
         data.is_valid(raise_exception=True)
         refund = services.request_refund(payment=payment, actor=request.user, **data.validated_data)
-        return Response(refund_body(refund), status=201)
+        return Response(RefundOut(refund).data, status=201)
 
 
 class RefundDecisionView(APIView):
     approve = True
 
-    @extend_schema(summary="Decide a refund (a second person)", request=None, responses={200: dict})
+    @extend_schema(
+        summary="Decide a refund (a second person)",
+        request=None,
+        responses={200: RefundOut, **error_responses(409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         refund = Refund.objects.select_related("office").filter(pk=pk).first()
         if refund is None or not policy.can_see_office(request.user, refund.office):
             raise NotFound()
-        return Response(
-            refund_body(services.decide_refund(refund, approve=self.approve, actor=request.user))
-        )
+        decided = services.decide_refund(refund, approve=self.approve, actor=request.user)
+        return Response(RefundOut(decided).data)
 
 
 class VolumeIn(serializers.Serializer):
     office = serializers.CharField(max_length=20)
-    kind = serializers.ChoiceField(choices=VolumeKind.values)
+    kind = serializers.ChoiceField(choices=VolumeKind.choices)
     day = serializers.DateField(required=False)
 
 
-def volume_body(volume: Volume) -> dict[str, Any]:
-    return {
-        "id": volume.pk,
-        "label": volume.label,
-        "office": volume.office.code,
-        "kind": volume.kind,
-        "day": volume.day.isoformat(),
-        "status": volume.status,
-    }
+class VolumeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    office = serializers.CharField(source="office.code")
+    kind = serializers.ChoiceField(choices=VolumeKind.choices)
+    day = serializers.DateField()
+    status = serializers.ChoiceField(choices=VolumeStatus.choices)
 
 
 class VolumesView(APIView):
     @extend_schema(
-        summary="Open (or find) the day's volume of a kind", request=VolumeIn, responses={201: dict}
+        summary="Open (or find) the day's volume of a kind",
+        request=VolumeIn,
+        responses={201: VolumeOut},
     )
     def post(self, request: Request) -> Response:
         data = VolumeIn(data=request.data)
@@ -402,7 +430,7 @@ class VolumesView(APIView):
             day=data.validated_data.get("day") or timezone.localdate(),
             actor=request.user,
         )
-        return Response(volume_body(volume), status=201)
+        return Response(VolumeOut(volume).data, status=201)
 
 
 def _volume_for(request: Request, pk: int) -> Volume:
@@ -413,16 +441,21 @@ def _volume_for(request: Request, pk: int) -> Volume:
 
 
 class VolumeCloseView(APIView):
-    @extend_schema(summary="Close a volume", request=None, responses={200: dict})
+    @extend_schema(
+        summary="Close a volume",
+        request=None,
+        responses={200: VolumeOut, **error_responses(409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
-        return Response(
-            volume_body(services.close_volume(_volume_for(request, pk), actor=request.user))
-        )
+        closed = services.close_volume(_volume_for(request, pk), actor=request.user)
+        return Response(VolumeOut(closed).data)
 
 
 class VolumeReviewView(APIView):
     @extend_schema(
-        summary="Review every entry of a closed volume", request=ReviewIn, responses={200: dict}
+        summary="Review every entry of a closed volume",
+        request=ReviewIn,
+        responses={200: VolumeOut, **error_responses(409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         data = ReviewIn(data=request.data)
@@ -432,17 +465,38 @@ class VolumeReviewView(APIView):
             actor=request.user,
             approve_overrides=data.validated_data["approve_overrides"],
         )
-        return Response(volume_body(volume))
+        return Response(VolumeOut(volume).data)
+
+
+class ReportRowOut(serializers.Serializer):
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    amount = MoneyField()
+
+
+class DailyReportOut(serializers.Serializer):
+    office = serializers.CharField(source="office.code")
+    day = serializers.DateField()
+    count = serializers.IntegerField()
+    total = MoneyField()
+    closing = ReportRowOut(many=True, help_text="日结单: per volume")
+    by_channel = ReportRowOut(many=True)
+    by_fee = ReportRowOut(many=True, help_text="汇总表1")
+    by_channel_and_date = ReportRowOut(many=True, help_text="汇总表2")
+    refunds = ReportRowOut(many=True)
+    refunded = MoneyField()
 
 
 class DailyReportView(APIView):
+    content_negotiation_class = FileAnswerNegotiation
+
     @extend_schema(
         summary="Daily reports (日结单, 汇总表1, 汇总表2)",
         parameters=[
             OpenApiParameter("day", str, required=True),
             OpenApiParameter("format", str, enum=["json", "pdf", "xlsx"]),
         ],
-        responses={200: dict},
+        responses={200: DailyReportOut, **file_responses("application/pdf", XLSX)},
     )
     def get(self, request: Request, code: str) -> Response | HttpResponse:
         office = _office_for(request, code)
@@ -452,32 +506,11 @@ class DailyReportView(APIView):
         if fmt == "pdf":
             return HttpResponse(daily_report_pdf(report), content_type="application/pdf")
         if fmt == "xlsx":
-            return HttpResponse(
-                daily_report_xlsx(report),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
+            return HttpResponse(daily_report_xlsx(report), content_type=XLSX)
         if fmt != "json":
             raise InvalidInput(fields={"format": _("Use json, pdf or xlsx.")})
 
-        def rows(items: list[selectors.ReportRow]) -> list[dict[str, Any]]:
-            return [
-                {"label": r.label, "count": r.count, "amount": money_str(r.amount)} for r in items
-            ]
-
-        return Response(
-            {
-                "office": office.code,
-                "day": day,
-                "count": report.count,
-                "total": money_str(report.total),
-                "closing": rows(report.closing),
-                "by_channel": rows(report.by_channel),
-                "by_fee": rows(report.by_fee),
-                "by_channel_and_date": rows(report.by_channel_and_date),
-                "refunds": rows(report.refunds),
-                "refunded": money_str(report.refunded),
-            }
-        )
+        return Response(DailyReportOut(report).data)
 
 
 class RefundApproveView(RefundDecisionView):

@@ -24,6 +24,23 @@ from .identifiers import (
     validate_resident_id,
 )
 from .rest import optional_int, require_date
+from .schema import error_responses
+
+
+class DeadlineOut(serializers.Serializer):
+    start = serializers.DateField()
+    period_end = serializers.DateField(help_text="the nominal end of the period")
+    deadline = serializers.DateField(help_text="the last day, moved past rest days")
+    moved = serializers.BooleanField(help_text="whether the last day fell on a rest day")
+
+
+class WorkingDayOut(serializers.Serializer):
+    date = serializers.DateField()
+    working_day = serializers.BooleanField()
+
+
+class WorkingDaysOut(serializers.Serializer):
+    days = WorkingDayOut(many=True)
 
 
 class DeadlineView(APIView):
@@ -39,7 +56,7 @@ class DeadlineView(APIView):
             OpenApiParameter("months", int),
             OpenApiParameter("days", int),
         ],
-        responses={200: dict},
+        responses={200: DeadlineOut, **error_responses(422)},
     )
     def get(self, request: Request) -> Response:
         start = require_date(request.query_params, "start")
@@ -59,12 +76,14 @@ class DeadlineView(APIView):
             ) from None
         last_day = deadline(start, years=years, months=months, days=days)
         return Response(
-            {
-                "start": start,
-                "period_end": nominal,
-                "deadline": last_day,
-                "moved": nominal != last_day,
-            }
+            DeadlineOut(
+                {
+                    "start": start,
+                    "period_end": nominal,
+                    "deadline": last_day,
+                    "moved": nominal != last_day,
+                }
+            ).data
         )
 
 
@@ -77,7 +96,7 @@ class WorkingDaysView(APIView):
             OpenApiParameter("from", str, required=True),
             OpenApiParameter("to", str, required=True),
         ],
-        responses={200: dict},
+        responses={200: WorkingDaysOut, **error_responses(422)},
     )
     def get(self, request: Request) -> Response:
         first = require_date(request.query_params, "from")
@@ -91,7 +110,7 @@ class WorkingDaysView(APIView):
         while day <= last:
             days.append({"date": day, "working_day": calendar.is_working_day(day)})
             day += dt.timedelta(days=1)
-        return Response({"days": days})
+        return Response(WorkingDaysOut({"days": days}).data)
 
 
 class IdentifierCheckSerializer(serializers.Serializer):
@@ -101,11 +120,25 @@ class IdentifierCheckSerializer(serializers.Serializer):
     value = serializers.CharField(max_length=40, trim_whitespace=True)
 
 
+class IdentifierCheckOut(serializers.Serializer):
+    """A valid identifier in its canonical form; application numbers are also taken apart."""
+
+    valid = serializers.BooleanField()
+    value = serializers.CharField(help_text="canonical form")
+    display = serializers.CharField(required=False, help_text="application numbers only")
+    year = serializers.IntegerField(required=False, help_text="application numbers only")
+    patent_kind = serializers.CharField(required=False, help_text="application numbers only")
+    pct = serializers.BooleanField(required=False, help_text="application numbers only")
+    serial = serializers.IntegerField(required=False, help_text="application numbers only")
+
+
 class IdentifierCheckView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="Check an identifier", request=IdentifierCheckSerializer, responses={200: dict}
+        summary="Check an identifier",
+        request=IdentifierCheckSerializer,
+        responses={200: IdentifierCheckOut},
     )
     def post(self, request: Request) -> Response:
         data = IdentifierCheckSerializer(data=request.data)
@@ -115,22 +148,24 @@ class IdentifierCheckView(APIView):
             if kind == "application_number":
                 number = parse_application_number(value)
                 return Response(
-                    {
-                        "valid": True,
-                        "value": number.digits,
-                        "display": number.display,
-                        "year": number.year,
-                        "patent_kind": number.patent_kind,
-                        "pct": number.is_pct,
-                        "serial": number.serial,
-                    }
+                    IdentifierCheckOut(
+                        {
+                            "valid": True,
+                            "value": number.digits,
+                            "display": number.display,
+                            "year": number.year,
+                            "patent_kind": number.patent_kind,
+                            "pct": number.is_pct,
+                            "serial": number.serial,
+                        }
+                    ).data
                 )
             check = {
                 "credit_code": validate_credit_code,
                 "resident_id": validate_resident_id,
                 "mobile": validate_mobile,
             }[kind]
-            return Response({"valid": True, "value": check(value)})
+            return Response(IdentifierCheckOut({"valid": True, "value": check(value)}).data)
         except DjangoValidationError as exc:
             raise InvalidInput(fields={"value": exc.messages}) from exc
 

@@ -13,14 +13,15 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .clientaddress import client_address
-from .errors import DomainError, InvalidInput
+from .errors import DomainError, InvalidInput, NotFound
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -101,6 +102,13 @@ def request_too_large() -> RequestTooLarge:
         _("The request body is larger than %(limit)s bytes.")
         % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
     )
+
+
+@csrf_exempt  # it changes nothing, and a client with no session has no CSRF token
+def unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Whatever no endpoint matches under the API (e.g. ``payments/abc`` where an id is a
+    number): the error shape, not Django's HTML page."""
+    return JsonResponse(NotFound().as_dict(), status=404)
 
 
 def require_date(params: Any, name: str) -> dt.date:

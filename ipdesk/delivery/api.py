@@ -18,16 +18,28 @@ from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.identifiers import validate_mobile
 from ipdesk.core.rest import optional_int
+from ipdesk.core.schema import (
+    FileAnswerNegotiation,
+    IsoDateTimeField,
+    MoneyField,
+    error_responses,
+    file_responses,
+)
 from ipdesk.receipts import documents
 from ipdesk.receipts.codes import CODE_RE, NUMBER_RE
 from ipdesk.receipts.formats import FORMATS
-from ipdesk.receipts.models import Receipt
+from ipdesk.receipts.models import Receipt, ReceiptKind
 from ipdesk.receipts.selectors import readable_receipts
 
 from . import selectors, services
-from .models import WalletClient
+from .models import Status, WalletClient
 from .pickup import parse_pickup, picked_up, pickup_links
 from .throttles import BindingThrottle, PickupThrottle, SendThrottle
+
+
+def file_type(fmt: str) -> str:
+    return FORMATS[fmt].content_type.split(";")[0]
+
 
 # --- send to e-mail --------------------------------------------------------------------------
 
@@ -45,12 +57,18 @@ class SendSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=1000, allow_blank=True)
 
 
+class SentOut(serializers.Serializer):
+    delivery = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    email = serializers.CharField()
+
+
 class SendReceiptApi(APIView):
     """E-mail a receipt (PDF and OFD attached, with a pickup code) to any address."""
 
     throttle_classes = [SendThrottle]
 
-    @extend_schema(request=SendSerializer, responses={202: dict})
+    @extend_schema(request=SendSerializer, responses={202: SentOut})
     def post(self, request: Request, code: str, number: str) -> Response:
         receipt = readable_receipt(request.user, code, number)
         form = SendSerializer(data=request.data)
@@ -61,12 +79,37 @@ class SendReceiptApi(APIView):
             actor=request.user,  # type: ignore[arg-type]
         )
         return Response(
-            {"delivery": delivery.pk, "status": delivery.status, "email": delivery.target},
+            SentOut(
+                {"delivery": delivery.pk, "status": delivery.status, "email": delivery.target}
+            ).data,
             status=202,
         )
 
 
 # --- pickup by code --------------------------------------------------------------------------
+
+
+class ReceiptItemOut(serializers.Serializer):
+    """A receipt as a wallet app sees it in lists and webhooks."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField(help_text="票据代码")
+    number = serializers.CharField(help_text="票据号码")
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices)
+    date = serializers.DateField()
+    total = MoneyField()
+    payer = serializers.CharField()
+    status = serializers.ChoiceField(choices=["valid", "reversed"])
+
+
+class PickupLinksOut(serializers.Serializer):
+    pdf = serializers.CharField()
+    ofd = serializers.CharField()
+    xml = serializers.CharField()
+
+
+class PickedUpOut(ReceiptItemOut):
+    documents = PickupLinksOut(help_text="where to download each file")
 
 
 class PickupApi(APIView):
@@ -75,14 +118,21 @@ class PickupApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes = [PickupThrottle]
+    content_negotiation_class = FileAnswerNegotiation
 
     @extend_schema(
         parameters=[
             OpenApiParameter("code", str, required=True, description="取票码, 8 characters"),
             OpenApiParameter("number", str, required=True, description="票据号码"),
-            OpenApiParameter("format", str, description="pdf, ofd or xml: the file itself"),
+            OpenApiParameter(
+                "format", str, enum=list(FORMATS), description="the file itself, not its facts"
+            ),
         ],
-        responses={200: dict},
+        responses={
+            200: PickedUpOut,
+            **file_responses(*(file_type(fmt) for fmt in FORMATS)),
+            **error_responses(404),
+        },
         auth=[],
     )
     def get(self, request: Request) -> Response | HttpResponse:
@@ -91,7 +141,9 @@ class PickupApi(APIView):
         if fmt:
             return documents.download(receipt, fmt)
         return Response(
-            {**selectors.receipt_item(receipt), "documents": pickup_links(code, receipt)}
+            PickedUpOut(
+                {**selectors.receipt_item(receipt), "documents": pickup_links(code, receipt)}
+            ).data
         )
 
 
@@ -119,12 +171,32 @@ def _phone(params: Any) -> str:
         raise InvalidInput(fields={"phone": getattr(exc, "messages", [str(exc)])}) from None
 
 
-def binding_json(binding: Any) -> dict[str, Any]:
-    return {
-        "id": binding.pk,
-        "wallet": binding.wallet.name,
-        "created_at": binding.created_at.isoformat(),
-    }
+class BindingOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    wallet = serializers.CharField(source="wallet.name")
+    created_at = IsoDateTimeField()
+
+
+class BindingsOut(serializers.Serializer):
+    items = BindingOut(many=True)
+
+
+class BoundOut(serializers.Serializer):
+    binding = serializers.IntegerField()
+    phone = serializers.CharField()
+    bound = serializers.BooleanField()
+
+
+class WalletReceiptsPage(serializers.Serializer):
+    items = ReceiptItemOut(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="pass as `after` for the next page; null on the last page"
+    )
+
+
+class BindingCodeOut(serializers.Serializer):
+    code = serializers.CharField(help_text="give it to the wallet app; shown once")
+    expires_at = IsoDateTimeField()
 
 
 class BindingSerializer(serializers.Serializer):
@@ -138,7 +210,7 @@ class WalletBindingApi(APIView):
     permission_classes = [IsWalletApp]
     throttle_classes = [BindingThrottle]
 
-    @extend_schema(request=BindingSerializer, responses={201: dict})
+    @extend_schema(request=BindingSerializer, responses={201: BoundOut})
     def post(self, request: Request) -> Response:
         form = BindingSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -146,7 +218,8 @@ class WalletBindingApi(APIView):
             _wallet(request), code=form.validated_data["code"], phone=form.validated_data["phone"]
         )
         return Response(
-            {"binding": binding.pk, "phone": binding.payer.phone, "bound": True}, status=201
+            BoundOut({"binding": binding.pk, "phone": binding.payer.phone, "bound": True}).data,
+            status=201,
         )
 
 
@@ -161,7 +234,7 @@ class WalletReceiptsApi(APIView):
             OpenApiParameter("after", int, description="the last id of the previous page"),
             OpenApiParameter("limit", int, description="1 to 500, default 100"),
         ],
-        responses={200: dict},
+        responses={200: WalletReceiptsPage, **error_responses(404)},
     )
     def get(self, request: Request) -> Response:
         phone = _phone(request.query_params)
@@ -173,15 +246,22 @@ class WalletReceiptsApi(APIView):
         page = list(selectors.wallet_receipts(wallet, phone).filter(pk__gt=after)[: limit + 1])
         items = [selectors.receipt_item(r) for r in page[:limit]]
         return Response(
-            {"items": items, "next_after": items[-1]["id"] if len(page) > limit else None}
+            WalletReceiptsPage(
+                {"items": items, "next_after": items[-1]["id"] if len(page) > limit else None}
+            ).data
         )
 
 
 class WalletDocumentApi(APIView):
     permission_classes = [IsWalletApp]
+    content_negotiation_class = FileAnswerNegotiation
     fmt = "pdf"
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @property
+    def file_content_type(self) -> str:
+        """The file this view answers, for the schema."""
+        return file_type(self.fmt)
+
     def get(self, request: Request, code: str, number: str) -> HttpResponse:
         receipt = None
         if CODE_RE.match(code) and NUMBER_RE.match(number):
@@ -200,10 +280,10 @@ class MyBindingsApi(APIView):
 
     permission_classes = [policy.role_permission(policy.PAYERS)]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: BindingsOut})
     def get(self, request: Request) -> Response:
         bindings = selectors.active_bindings(request.user)  # type: ignore[arg-type]
-        return Response({"items": [binding_json(b) for b in bindings]})
+        return Response(BindingsOut({"items": bindings}).data)
 
 
 class MyBindingApi(APIView):
@@ -223,11 +303,11 @@ class StartBindingApi(APIView):
 
     permission_classes = [policy.role_permission(policy.PAYERS)]
 
-    @extend_schema(request=None, responses={201: dict})
+    @extend_schema(request=None, responses={201: BindingCodeOut, **error_responses(400)})
     def post(self, request: Request) -> Response:
         binding_code, code = services.start_binding(request.user)  # type: ignore[arg-type]
         return Response(
-            {"code": code, "expires_at": binding_code.expires_at.isoformat()}, status=201
+            BindingCodeOut({"code": code, "expires_at": binding_code.expires_at}).data, status=201
         )
 
 

@@ -9,7 +9,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -19,16 +19,50 @@ from rest_framework.views import APIView
 
 from ipdesk.accounts import policy
 from ipdesk.core.errors import InvalidInput, NotFound
-from ipdesk.core.money import money_str
+from ipdesk.core.schema import FileAnswerNegotiation, MoneyField, error_responses
 
 from . import documents, selectors, services
 from .certificates import ABSENT, INVALID, VALID, document_certificates
 from .codes import CODE_RE, MAX_UPLOAD_BYTES, NUMBER_RE, parse_verification_query
 from .datafile import UnreadableDocument
 from .formats import FORMATS
-from .models import Receipt, ReversalReason
+from .models import Receipt, ReceiptKind, ReversalReason
 from .signing import keyring
 from .throttles import VerifyThrottle
+
+
+class ReceiptRefOut(serializers.Serializer):
+    code = serializers.CharField(help_text="票据代码")
+    number = serializers.CharField(help_text="票据号码, 10 digits")
+
+
+class VerifiedItemOut(serializers.Serializer):
+    name = serializers.CharField()
+    amount = MoneyField()
+
+
+class VerificationOut(serializers.Serializer):
+    """The answer to 查验 by the receipt's numbers. What the receipt says is shown only when
+    the asker gave every input (the numbers, 校验码, date and amount)."""
+
+    status = serializers.ChoiceField(
+        choices=[
+            selectors.GENUINE,
+            selectors.REVERSED,
+            selectors.MISMATCH,
+            selectors.NOT_FOUND,
+        ]
+    )
+    code = serializers.CharField(required=False)
+    number = serializers.CharField(required=False)
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices, required=False)
+    issue_date = serializers.DateField(required=False)
+    amount = MoneyField(required=False)
+    payer = serializers.CharField(required=False)
+    payee = serializers.CharField(required=False)
+    items = VerifiedItemOut(many=True, required=False)
+    reversed_by = ReceiptRefOut(required=False, help_text="the red receipt that reverses it")
+    reverses = ReceiptRefOut(required=False, help_text="for a red receipt: the one it reverses")
 
 
 class VerifyApi(APIView):
@@ -47,22 +81,12 @@ class VerifyApi(APIView):
             OpenApiParameter("date", str, description="开票日期 YYYY-MM-DD"),
             OpenApiParameter("amount", str, description="金额, e.g. 900.00"),
         ],
-        responses={200: dict},
+        responses={200: VerificationOut},
         auth=[],
     )
     def get(self, request: Request) -> Response:
         answer = selectors.verify_receipt(**parse_verification_query(request.query_params))
-        return Response(answer.as_dict())
-
-
-class ReceiptReferenceSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="票据代码")
-    number = serializers.CharField(help_text="票据号码")
-
-
-class VerifiedItemSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    amount = serializers.CharField()
+        return Response(VerificationOut(answer.as_dict()).data)
 
 
 class DocumentSignatureSerializer(serializers.Serializer):
@@ -99,14 +123,14 @@ class FileVerificationSerializer(serializers.Serializer):
     )
     code = serializers.CharField(required=False)
     number = serializers.CharField(required=False)
-    kind = serializers.ChoiceField(choices=["blue", "red"], required=False)
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices, required=False)
     issue_date = serializers.DateField(required=False)
-    amount = serializers.CharField(required=False)
+    amount = MoneyField(required=False)
     payer = serializers.CharField(required=False)
     payee = serializers.CharField(required=False)
-    items = VerifiedItemSerializer(many=True, required=False)
-    reversed_by = ReceiptReferenceSerializer(required=False)
-    reverses = ReceiptReferenceSerializer(required=False)
+    items = VerifiedItemOut(many=True, required=False)
+    reversed_by = ReceiptRefOut(required=False)
+    reverses = ReceiptRefOut(required=False)
 
 
 class VerifyFileApi(APIView):
@@ -169,38 +193,100 @@ def _readable(request: Request, code: str, number: str) -> Receipt:
     return receipt
 
 
-def receipt_json(receipt: Receipt) -> dict[str, Any]:
-    reversal = selectors.reversal_of(receipt)
-    return {
-        "code": receipt.series.code,
-        "number": receipt.number_text,
-        "check_code": receipt.check_code,
-        "kind": receipt.kind,
-        "issue_date": receipt.issue_date.isoformat(),
-        "total": money_str(receipt.total),
-        "payment": receipt.payment_id,
-        "reversed_by": (
-            {"code": reversal.series.code, "number": reversal.number_text} if reversal else None
-        ),
-        "data": json.loads(receipt.data),
-        "signature": {
-            "algorithm": receipt.algorithm,
-            "key_id": receipt.key_id,
-            "value": receipt.signature,
-        },
-    }
+class ReceiptPayerOut(serializers.Serializer):
+    name = serializers.CharField(help_text="the receipt's title (抬头)")
+    type = serializers.ChoiceField(choices=[1, 2], help_text="1 individual, 2 unit")
+    id_code = serializers.CharField()
+
+
+class ReceiptItemDataOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="negative on a red receipt")
+    standard = MoneyField()
+    amount = MoneyField()
+    remark = serializers.CharField(allow_blank=True)
+
+
+class RelatedReceiptOut(ReceiptRefOut):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ReceiptDataOut(serializers.Serializer):
+    """The receipt's canonical data, version 1: exactly what is signed."""
+
+    version = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices)
+    code = serializers.CharField()
+    number = serializers.CharField()
+    check_code = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    issue_date = serializers.DateField()
+    payer = ReceiptPayerOut()
+    items = ReceiptItemDataOut(many=True)
+    total = MoneyField()
+    total_in_words = serializers.CharField(help_text="大写")
+    payee = serializers.CharField()
+    issuer = serializers.CharField(allow_blank=True)
+    checker = serializers.CharField(allow_blank=True)
+    remark = serializers.CharField(allow_blank=True)
+    related = RelatedReceiptOut(allow_null=True)
+
+
+@extend_schema_field(ReceiptDataOut)
+class SignedDataField(serializers.Field):
+    """The signed data as it was signed: parsed, never re-serialised field by field."""
+
+    def to_representation(self, value: str) -> Any:
+        return json.loads(value)
+
+
+class SignatureOut(serializers.Serializer):
+    algorithm = serializers.CharField()
+    key_id = serializers.CharField(help_text="see /.well-known/ipdesk/keys.json")
+    value = serializers.CharField(source="signature", help_text="base64")
+
+
+class ReceiptOut(serializers.Serializer):
+    code = serializers.CharField(source="series.code", help_text="票据代码")
+    number = serializers.CharField(source="number_text", help_text="票据号码")
+    check_code = serializers.CharField(help_text="校验码")
+    kind = serializers.ChoiceField(choices=ReceiptKind.choices)
+    issue_date = serializers.DateField()
+    total = MoneyField()
+    payment = serializers.IntegerField(source="payment_id")
+    reversed_by = serializers.SerializerMethodField()
+    data = SignedDataField()
+    signature = SignatureOut(source="*")
+
+    @extend_schema_field(ReceiptRefOut(allow_null=True))
+    def get_reversed_by(self, receipt: Receipt) -> dict[str, str] | None:
+        reversal = selectors.reversal_of(receipt)
+        return ReceiptRefOut(reversal).data if reversal else None
+
+
+class ReversalOut(serializers.Serializer):
+    red = ReceiptOut(help_text="the red-letter receipt (冲红)")
+    reissued = ReceiptOut(allow_null=True, help_text="the new receipt with the corrected title")
 
 
 class ReceiptApi(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ReceiptOut})
     def get(self, request: Request, code: str, number: str) -> Response:
-        return Response(receipt_json(_readable(request, code, number)))
+        return Response(ReceiptOut(_readable(request, code, number)).data)
 
 
 class ReceiptDocumentApi(APIView):
     fmt = "pdf"
+    content_negotiation_class = FileAnswerNegotiation
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @property
+    def file_content_type(self) -> str:
+        """The file this view answers, for the schema (one view serves every format)."""
+        return FORMATS[self.fmt].content_type.split(";")[0]
+
     def get(self, request: Request, code: str, number: str) -> HttpResponse:
         return documents.download(_readable(request, code, number), self.fmt)
 
@@ -221,7 +307,7 @@ class ReverseSerializer(serializers.Serializer):
 class ReverseApi(APIView):
     """Red-letter reversal; with reason ``wrong_title`` and a ``title``, also the reissue."""
 
-    @extend_schema(request=ReverseSerializer, responses={201: dict})
+    @extend_schema(request=ReverseSerializer, responses={201: ReversalOut, **error_responses(409)})
     def post(self, request: Request, code: str, number: str) -> Response:
         original = _readable(request, code, number)
         form = ReverseSerializer(data=request.data)
@@ -233,12 +319,12 @@ class ReverseApi(APIView):
             )
             red = selectors.reversal_of(original)
             assert red is not None
-            body = {"red": receipt_json(red), "reissued": receipt_json(reissued)}
+            body = ReversalOut({"red": red, "reissued": reissued}).data
         else:
             red = services.reverse_receipt(
                 original, reason=data["reason"], actor=request.user, note=data["note"]
             )
-            body = {"red": receipt_json(red), "reissued": None}
+            body = ReversalOut({"red": red, "reissued": None}).data
         return Response(body, status=201)
 
 

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,12 +25,19 @@ from ipdesk.accounts.models import Organisation, OrganisationKind
 from ipdesk.core.errors import InvalidInput, NotFound
 from ipdesk.core.money import money_str
 from ipdesk.core.rest import optional_int
+from ipdesk.core.schema import (
+    XLSX,
+    FileAnswerNegotiation,
+    MoneyField,
+    error_responses,
+    file_responses,
+)
 
 from . import reports, selectors, services
-from .models import DaySubmission, MonthlyStatement, Remittance
+from .models import MonthlyStatement, StatementStatus
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMAT_PARAMETER = OpenApiParameter("format", str, enum=["json", "pdf", "xlsx"])
+MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 MONTH_PARAMETER = OpenApiParameter("month", str, required=True, description="YYYY-MM")
 
 
@@ -66,50 +73,84 @@ def _format(request: Request) -> str:
     return fmt
 
 
-def remittance_body(remittance: Remittance) -> dict[str, Any]:
-    return {
-        "id": remittance.pk,
-        "bank_reference": remittance.bank_reference,
-        "remitted_on": remittance.remitted_on.isoformat(),
-        "amount": money_str(remittance.amount),
-        "excess": money_str(remittance.excess),
-    }
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-05"})
+class MonthField(serializers.Field):
+    """A month as YYYY-MM."""
+
+    def to_representation(self, value: Any) -> str:
+        return f"{value:%Y-%m}"
 
 
-def statement_body(statement: MonthlyStatement, *, detail: bool = False) -> dict[str, Any]:
-    def day(value: Any) -> str | None:
-        return value.isoformat() if value else None
+class RemittanceOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    bank_reference = serializers.CharField(allow_blank=True)
+    remitted_on = serializers.DateField()
+    amount = MoneyField()
+    excess = MoneyField(help_text="the part beyond what was due")
 
-    body: dict[str, Any] = {
-        "id": statement.pk,
-        "office": statement.office.code,
-        "month": f"{statement.month:%Y-%m}",
-        "revision": statement.revision,
-        "status": statement.status,
-        "entries": statement.entries,
-        "fees": money_str(statement.fees_total),
-        "refunds": money_str(statement.refunds_total),
-        "amount_due": money_str(statement.amount_due),
-        "remitted": money_str(statement.remitted_total),
-        "outstanding": money_str(selectors.outstanding(statement)),
-        "excess": money_str(statement.excess_amount),
-        "issued_on": day(statement.issued_on),
-        "accepted_on": day(statement.accepted_on),
-        "remit_deadline": day(statement.remit_deadline),
-        "disputed_on": day(statement.disputed_on),
-        "correction_due_on": day(statement.correction_due_on),
-        "completed_on": day(statement.completed_on),
-        "supersedes": statement.supersedes_id,
-        "remittance_overdue": selectors.is_remittance_overdue(statement),
-        "correction_overdue": selectors.is_correction_overdue(statement),
-        "delay_days": selectors.delay_days(statement),
-    }
-    if detail:
-        body["fee_lines"] = statement.fee_lines
-        body["channel_lines"] = statement.channel_lines
-        body["differences"] = statement.differences
-        body["remittances"] = [remittance_body(r) for r in statement.remittances.all()]
-    return body
+
+class StatementOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    office = serializers.CharField(source="office.code")
+    month = MonthField()
+    revision = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=StatementStatus.choices)
+    entries = serializers.IntegerField()
+    fees = MoneyField(source="fees_total")
+    refunds = MoneyField(source="refunds_total")
+    amount_due = MoneyField(help_text="negative: the fee office owes the office")
+    remitted = MoneyField(source="remitted_total")
+    outstanding = serializers.SerializerMethodField()
+    excess = MoneyField(source="excess_amount")
+    issued_on = serializers.DateField(allow_null=True)
+    accepted_on = serializers.DateField(allow_null=True)
+    remit_deadline = serializers.DateField(allow_null=True)
+    disputed_on = serializers.DateField(allow_null=True)
+    correction_due_on = serializers.DateField(allow_null=True)
+    completed_on = serializers.DateField(allow_null=True)
+    supersedes = serializers.IntegerField(
+        source="supersedes_id", allow_null=True, help_text="the statement this one corrects"
+    )
+    remittance_overdue = serializers.SerializerMethodField()
+    correction_overdue = serializers.SerializerMethodField()
+    delay_days = serializers.SerializerMethodField()
+
+    @extend_schema_field(MoneyField())
+    def get_outstanding(self, statement: MonthlyStatement) -> str:
+        return money_str(selectors.outstanding(statement))
+
+    def get_remittance_overdue(self, statement: MonthlyStatement) -> bool:
+        return selectors.is_remittance_overdue(statement)
+
+    def get_correction_overdue(self, statement: MonthlyStatement) -> bool:
+        return selectors.is_correction_overdue(statement)
+
+    def get_delay_days(self, statement: MonthlyStatement) -> int:
+        return selectors.delay_days(statement)
+
+
+class FeeLineOut(serializers.Serializer):
+    fee = serializers.CharField(help_text="fee code")
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    amount = MoneyField()
+
+
+class ChannelLineOut(serializers.Serializer):
+    channel = serializers.CharField()
+    entries = serializers.IntegerField()
+    amount = MoneyField()
+
+
+class StatementDetailOut(StatementOut):
+    fee_lines = FeeLineOut(many=True)
+    channel_lines = ChannelLineOut(many=True)
+    differences = serializers.CharField(allow_blank=True, help_text="what the office disputed")
+    remittances = RemittanceOut(many=True, source="remittances.all")
+
+
+class StatementsOut(serializers.Serializer):
+    statements = StatementOut(many=True)
 
 
 class IssueIn(serializers.Serializer):
@@ -124,7 +165,8 @@ class StatementsView(APIView):
             OpenApiParameter("month", str, description="YYYY-MM"),
             OpenApiParameter("office", str),
         ],
-        responses={200: dict},
+        responses={200: StatementsOut},
+        operation_id="v1_settlement_statements_list",
     )
     def get(self, request: Request) -> Response:
         statements = selectors.visible_statements(request.user)
@@ -136,47 +178,71 @@ class StatementsView(APIView):
             statements = statements.filter(
                 office=_office(request, request.query_params["office"], "office")
             )
-        return Response({"statements": [statement_body(s) for s in statements[:1000]]})
+        return Response(StatementsOut({"statements": statements[:1000]}).data)
 
     @extend_schema(
-        summary="Issue an office's statement of a month", request=IssueIn, responses={201: dict}
+        summary="Issue an office's statement of a month",
+        request=IssueIn,
+        responses={201: StatementDetailOut, **error_responses(409)},
     )
     def post(self, request: Request) -> Response:
         data = IssueIn(data=request.data)
         data.is_valid(raise_exception=True)
         office = _office(request, data.validated_data["office"], "office")
         statement = services.issue_statement(office, data.validated_data["month"], request.user)
-        return Response(statement_body(statement, detail=True), status=201)
+        return Response(StatementDetailOut(statement).data, status=201)
+
+
+class MonthClosedOut(serializers.Serializer):
+    month = serializers.CharField(help_text="as given in the path")
+    issued = StatementOut(many=True)
+    already_issued = serializers.ListField(
+        child=serializers.CharField(), help_text="codes of the offices issued before"
+    )
 
 
 class CloseMonthView(APIView):
     @extend_schema(
         summary="Issue every agency office's statement of a month not yet issued",
         request=None,
-        responses={200: dict},
+        parameters=[
+            OpenApiParameter(
+                "month", str, OpenApiParameter.PATH, description="YYYY-MM", pattern=MONTH_PATTERN
+            )
+        ],
+        responses={200: MonthClosedOut, **error_responses(400, 409)},
     )
     def post(self, request: Request, month: str) -> Response:
         results = services.close_month(month, actor=request.user)
         return Response(
-            {
-                "month": month,
-                "issued": [statement_body(s) for _o, s in results if s is not None],
-                "already_issued": [o.code for o, s in results if s is None],
-            }
+            MonthClosedOut(
+                {
+                    "month": month,
+                    "issued": [s for _o, s in results if s is not None],
+                    "already_issued": [o.code for o, s in results if s is None],
+                }
+            ).data
         )
 
 
 class StatementView(APIView):
-    @extend_schema(summary="One statement with its lines and remittances", responses={200: dict})
+    @extend_schema(
+        summary="One statement with its lines and remittances",
+        responses={200: StatementDetailOut},
+    )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(statement_body(_statement(request, pk), detail=True))
+        return Response(StatementDetailOut(_statement(request, pk)).data)
 
 
 class ConfirmView(APIView):
-    @extend_schema(summary="The office accepts the statement", request=None, responses={200: dict})
+    @extend_schema(
+        summary="The office accepts the statement",
+        request=None,
+        responses={200: StatementDetailOut, **error_responses(409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         statement = services.confirm_statement(_statement(request, pk), actor=request.user)
-        return Response(statement_body(statement, detail=True))
+        return Response(StatementDetailOut(statement).data)
 
 
 class DisputeIn(serializers.Serializer):
@@ -187,7 +253,7 @@ class DisputeView(APIView):
     @extend_schema(
         summary="The office reports the differences it found",
         request=DisputeIn,
-        responses={200: dict},
+        responses={200: StatementDetailOut, **error_responses(409, 422)},
     )
     def post(self, request: Request, pk: int) -> Response:
         data = DisputeIn(data=request.data)
@@ -197,18 +263,18 @@ class DisputeView(APIView):
             differences=data.validated_data["differences"],
             actor=request.user,
         )
-        return Response(statement_body(statement, detail=True))
+        return Response(StatementDetailOut(statement).data)
 
 
 class CorrectView(APIView):
     @extend_schema(
         summary="Issue the corrected statement of a disputed one",
         request=None,
-        responses={201: dict},
+        responses={201: StatementDetailOut, **error_responses(409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         corrected = services.issue_corrected_statement(_statement(request, pk), actor=request.user)
-        return Response(statement_body(corrected, detail=True), status=201)
+        return Response(StatementDetailOut(corrected).data, status=201)
 
 
 class RemittanceIn(serializers.Serializer):
@@ -217,11 +283,16 @@ class RemittanceIn(serializers.Serializer):
     amount = serializers.CharField(max_length=20, help_text="yuan, two decimals at most")
 
 
+class RemittanceRecordedOut(serializers.Serializer):
+    remittance = RemittanceOut()
+    statement = StatementOut()
+
+
 class RemittancesView(APIView):
     @extend_schema(
         summary="Record a transfer against an accepted statement",
         request=RemittanceIn,
-        responses={201: dict},
+        responses={201: RemittanceRecordedOut, **error_responses(409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         data = RemittanceIn(data=request.data)
@@ -232,7 +303,7 @@ class RemittancesView(APIView):
         )
         statement.refresh_from_db()
         return Response(
-            {"remittance": remittance_body(remittance), "statement": statement_body(statement)},
+            RemittanceRecordedOut({"remittance": remittance, "statement": statement}).data,
             status=201,
         )
 
@@ -246,11 +317,18 @@ class InterestIn(serializers.Serializer):
     remitted_on = serializers.DateField()
 
 
+class InterestOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    office = serializers.CharField(source="office.code")
+    month = MonthField()
+    amount = MoneyField()
+
+
 class InterestView(APIView):
     @extend_schema(
         summary="Declare and hand over the interest of the office's fee account (利息)",
         request=InterestIn,
-        responses={201: dict},
+        responses={201: InterestOut, **error_responses(409)},
     )
     def post(self, request: Request) -> Response:
         data = InterestIn(data=request.data)
@@ -259,15 +337,7 @@ class InterestView(APIView):
         office = _office(request, values.pop("office"), "office")
         month = values.pop("month")
         declaration = services.declare_interest(office, month, actor=request.user, **values)
-        return Response(
-            {
-                "id": declaration.pk,
-                "office": office.code,
-                "month": f"{declaration.month:%Y-%m}",
-                "amount": money_str(declaration.amount),
-            },
-            status=201,
-        )
+        return Response(InterestOut(declaration).data, status=201)
 
 
 class DeductionIn(serializers.Serializer):
@@ -278,11 +348,21 @@ class DeductionIn(serializers.Serializer):
     reason = serializers.CharField(max_length=4000, allow_blank=True)
 
 
+class DeductionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    office = serializers.CharField(source="office.code")
+    year = serializers.IntegerField()
+    reference = serializers.CharField(allow_blank=True)
+    base_amount = MoneyField()
+    rate = serializers.CharField(help_text='a fraction, e.g. "0.20"')
+    amount = MoneyField()
+
+
 class DeductionView(APIView):
     @extend_schema(
         summary="Record a 20 % deduction for misappropriated or withheld fees",
         request=DeductionIn,
-        responses={201: dict},
+        responses={201: DeductionOut, **error_responses(409)},
     )
     def post(self, request: Request) -> Response:
         data = DeductionIn(data=request.data)
@@ -291,59 +371,144 @@ class DeductionView(APIView):
         office = _office(request, values.pop("office"), "office")
         year = values.pop("year")
         decision = services.decide_deduction(office, year, actor=request.user, **values)
-        return Response(
-            {
-                "id": decision.pk,
-                "office": office.code,
-                "year": decision.year,
-                "reference": decision.reference,
-                "base_amount": money_str(decision.base_amount),
-                "rate": str(decision.rate),
-                "amount": money_str(decision.amount),
-            },
-            status=201,
-        )
+        return Response(DeductionOut(decision).data, status=201)
+
+
+class PenaltyItemOut(serializers.Serializer):
+    kind = serializers.CharField()
+    count = serializers.IntegerField()
+    rate = MoneyField(allow_null=True, help_text="per unit, when the penalty has one")
+    amount = MoneyField()
+    explanation = serializers.CharField()
+
+
+class PenaltiesOut(serializers.Serializer):
+    office = serializers.CharField(source="office.code")
+    year = serializers.IntegerField()
+    items = PenaltyItemOut(many=True)
+    total = MoneyField()
 
 
 class PenaltiesView(APIView):
     @extend_schema(
         summary="An office's penalties of a year, each explained",
         parameters=[OpenApiParameter("year", int)],
-        responses={200: dict},
+        responses={200: PenaltiesOut, **error_responses(422)},
     )
     def get(self, request: Request, code: str) -> Response:
         office = _office(request, code)
         year = optional_int(request.query_params, "year", low=0, high=9999)
         year = year or timezone.localdate().year
-        result = selectors.penalties(office, year)
-        return Response(
-            {
-                "office": office.code,
-                "year": year,
-                "items": [
-                    {
-                        "kind": item.kind,
-                        "count": item.count,
-                        "rate": money_str(item.rate) if item.rate is not None else None,
-                        "amount": money_str(item.amount),
-                        "explanation": item.explanation,
-                    }
-                    for item in result.items
-                ],
-                "total": money_str(result.total),
-            }
-        )
+        return Response(PenaltiesOut(selectors.penalties(office, year)).data)
 
 
-def _pair(pair: tuple[Any, Any]) -> dict[str, str]:
-    return {"debit": money_str(pair[0]), "credit": money_str(pair[1])}
+class DebitCreditOut(serializers.Serializer):
+    debit = MoneyField()
+    credit = MoneyField()
+
+
+@extend_schema_field(DebitCreditOut)
+class DebitCreditField(serializers.Field):
+    """A balance or movement as its (debit, credit) pair."""
+
+    def to_representation(self, pair: tuple[Any, Any]) -> dict[str, str]:
+        return {"debit": money_str(pair[0]), "credit": money_str(pair[1])}
+
+
+class TrialBalanceRowOut(serializers.Serializer):
+    account = serializers.CharField()
+    name = serializers.CharField()
+    opening = DebitCreditField()
+    period = DebitCreditField()
+    closing = DebitCreditField()
+
+
+class PayableOut(serializers.Serializer):
+    opening = MoneyField()
+    fee_lines = FeeLineOut(many=True)
+    fees = MoneyField()
+    refunds = MoneyField()
+    remitted = MoneyField()
+    closing = MoneyField()
+
+
+class NamedAmountOut(serializers.Serializer):
+    name = serializers.CharField()
+    amount = MoneyField()
+
+
+@extend_schema_field(NamedAmountOut(many=True))
+class NamedAmountsField(serializers.Field):
+    """Balance-sheet lines, each a (name, amount) pair."""
+
+    def to_representation(self, pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
+        return [{"name": name, "amount": money_str(amount)} for name, amount in pairs]
+
+
+class BalanceSheetOut(serializers.Serializer):
+    assets = NamedAmountsField()
+    liabilities = NamedAmountsField()
+    equity = MoneyField()
+    total_assets = MoneyField()
+    total_liabilities_and_equity = serializers.SerializerMethodField()
+
+    @extend_schema_field(MoneyField())
+    def get_total_liabilities_and_equity(self, sheet: selectors.BalanceSheet) -> str:
+        return money_str(sheet.total_liabilities + sheet.equity)
+
+
+class CheckOut(serializers.Serializer):
+    check = serializers.CharField(source="label")
+    left = MoneyField()
+    right = MoneyField()
+    ok = serializers.BooleanField()
+
+
+class MonthlyReportsOut(serializers.Serializer):
+    office = serializers.CharField(source="office.code")
+    month = MonthField()
+    due_on = serializers.DateField()
+    statement = StatementOut(allow_null=True)
+    trial_balance = TrialBalanceRowOut(
+        many=True, source="trial_balance.rows", help_text="科目余额表"
+    )
+    fees_payable = PayableOut(source="payable", help_text="应交局费用明细表")
+    balance_sheet = BalanceSheetOut(help_text="资产负债表")
+    checks = CheckOut(many=True)
+    reconciled = serializers.BooleanField()
+
+
+class OfficeMonthOut(serializers.Serializer):
+    office = serializers.CharField(source="office.code")
+    entries = serializers.IntegerField(source="figures.entries")
+    fees = MoneyField(source="figures.fees")
+    refunds = MoneyField(source="figures.refunds")
+    statement = StatementOut(allow_null=True)
+    outstanding = MoneyField()
+    overdue = serializers.BooleanField()
+
+
+class NationalSummaryOut(serializers.Serializer):
+    month = MonthField()
+    offices = OfficeMonthOut(many=True)
+    fees = MoneyField()
+    refunds = MoneyField()
+    amount_due = MoneyField()
+    remitted = MoneyField()
+    outstanding = MoneyField()
 
 
 class MonthlyReportsView(APIView):
+    content_negotiation_class = FileAnswerNegotiation
+
     @extend_schema(
         summary="The office's monthly reports: 科目余额表, 应交局费用明细表, 资产负债表",
         parameters=[MONTH_PARAMETER, FORMAT_PARAMETER],
-        responses={200: dict},
+        responses={
+            200: MonthlyReportsOut,
+            **file_responses("application/pdf", XLSX),
+            **error_responses(422),
+        },
     )
     def get(self, request: Request, code: str) -> Response | HttpResponse:
         office = _office(request, code)
@@ -354,62 +519,20 @@ class MonthlyReportsView(APIView):
             return HttpResponse(reports.monthly_reports_pdf(result), content_type="application/pdf")
         if fmt == "xlsx":
             return HttpResponse(reports.monthly_reports_xlsx(result), content_type=XLSX)
-        payable = result.payable
-        sheet = result.balance_sheet
-        return Response(
-            {
-                "office": office.code,
-                "month": f"{month:%Y-%m}",
-                "due_on": result.due_on.isoformat(),
-                "statement": statement_body(result.statement) if result.statement else None,
-                "trial_balance": [
-                    {
-                        "account": row.account,
-                        "name": row.name,
-                        "opening": _pair(row.opening),
-                        "period": _pair(row.period),
-                        "closing": _pair(row.closing),
-                    }
-                    for row in result.trial_balance.rows
-                ],
-                "fees_payable": {
-                    "opening": money_str(payable.opening),
-                    "fee_lines": payable.fee_lines,
-                    "fees": money_str(payable.fees),
-                    "refunds": money_str(payable.refunds),
-                    "remitted": money_str(payable.remitted),
-                    "closing": money_str(payable.closing),
-                },
-                "balance_sheet": {
-                    "assets": [{"name": n, "amount": money_str(a)} for n, a in sheet.assets],
-                    "liabilities": [
-                        {"name": n, "amount": money_str(a)} for n, a in sheet.liabilities
-                    ],
-                    "equity": money_str(sheet.equity),
-                    "total_assets": money_str(sheet.total_assets),
-                    "total_liabilities_and_equity": money_str(
-                        sheet.total_liabilities + sheet.equity
-                    ),
-                },
-                "checks": [
-                    {
-                        "check": c.label,
-                        "left": money_str(c.left),
-                        "right": money_str(c.right),
-                        "ok": c.ok,
-                    }
-                    for c in result.checks
-                ],
-                "reconciled": result.reconciled,
-            }
-        )
+        return Response(MonthlyReportsOut(result).data)
 
 
 class NationalSummaryView(APIView):
+    content_negotiation_class = FileAnswerNegotiation
+
     @extend_schema(
         summary="The month across every agency office (fee office only)",
         parameters=[MONTH_PARAMETER, FORMAT_PARAMETER],
-        responses={200: dict},
+        responses={
+            200: NationalSummaryOut,
+            **file_responses("application/pdf", XLSX),
+            **error_responses(422),
+        },
     )
     def get(self, request: Request) -> Response | HttpResponse:
         _require_oversight(request)
@@ -422,28 +545,7 @@ class NationalSummaryView(APIView):
             )
         if fmt == "xlsx":
             return HttpResponse(reports.national_summary_xlsx(summary), content_type=XLSX)
-        return Response(
-            {
-                "month": f"{month:%Y-%m}",
-                "offices": [
-                    {
-                        "office": row.office.code,
-                        "entries": row.figures.entries,
-                        "fees": money_str(row.figures.fees),
-                        "refunds": money_str(row.figures.refunds),
-                        "statement": statement_body(row.statement) if row.statement else None,
-                        "outstanding": money_str(row.outstanding),
-                        "overdue": row.overdue,
-                    }
-                    for row in summary.offices
-                ],
-                "fees": money_str(summary.fees),
-                "refunds": money_str(summary.refunds),
-                "amount_due": money_str(summary.amount_due),
-                "remitted": money_str(summary.remitted),
-                "outstanding": money_str(summary.outstanding),
-            }
-        )
+        return Response(NationalSummaryOut(summary).data)
 
 
 # --- the days' data sent to the fee office (报送) -------------------------------------------
@@ -465,36 +567,38 @@ class ExcuseIn(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, allow_blank=True)
 
 
-def submission_body(submission: DaySubmission) -> dict[str, Any]:
-    return {
-        "id": submission.pk,
-        "office": submission.office.code,
-        "day": submission.day.isoformat(),
-        "due_on": submission.due_on.isoformat(),
-        "submitted_on": submission.submitted_on.isoformat(),
-        "entries": submission.entries,
-        "total": money_str(submission.total),
-        "late_working_days": submission.late_working_days,
-        "excuse": submission.excuse,
-    }
+class DaySubmissionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    office = serializers.CharField(source="office.code")
+    day = serializers.DateField()
+    due_on = serializers.DateField()
+    submitted_on = serializers.DateField()
+    entries = serializers.IntegerField()
+    total = MoneyField()
+    late_working_days = serializers.IntegerField()
+    excuse = serializers.CharField(allow_blank=True, help_text="the reason accepted for a delay")
+
+
+class DaySubmissionsOut(serializers.Serializer):
+    submissions = DaySubmissionOut(many=True)
 
 
 class DaySubmissionsView(APIView):
     @extend_schema(
         summary="The office's days sent to the fee office (报送) in a year",
         parameters=[OpenApiParameter("year", int)],
-        responses={200: dict},
+        responses={200: DaySubmissionsOut},
     )
     def get(self, request: Request, code: str) -> Response:
         office = _submitting_office(request, code)
         year = optional_int(request.query_params, "year", low=0, high=9999)
         rows = selectors.submissions_of(office, year or timezone.localdate().year)
-        return Response({"submissions": [submission_body(s) for s in rows]})
+        return Response(DaySubmissionsOut({"submissions": rows}).data)
 
     @extend_schema(
         summary="Send a booking day's data and receipts to the fee office",
         request=DaySubmissionIn,
-        responses={201: dict},
+        responses={201: DaySubmissionOut, **error_responses(409, 422)},
     )
     def post(self, request: Request, code: str) -> Response:
         office = _submitting_office(request, code)
@@ -503,14 +607,14 @@ class DaySubmissionsView(APIView):
         submission = services.submit_day(
             office=office, day=data.validated_data["day"], actor=request.user
         )
-        return Response(submission_body(submission), status=201)
+        return Response(DaySubmissionOut(submission).data, status=201)
 
 
 class ExcuseDelayView(APIView):
     @extend_schema(
         summary="The fee office accepts a reason for a late day",
         request=ExcuseIn,
-        responses={200: dict},
+        responses={200: DaySubmissionOut, **error_responses(409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         submission = selectors.submission(pk)
@@ -521,7 +625,7 @@ class ExcuseDelayView(APIView):
         excused = services.excuse_late_submission(
             submission, reason=data.validated_data["reason"], actor=request.user
         )
-        return Response(submission_body(excused))
+        return Response(DaySubmissionOut(excused).data)
 
 
 urlpatterns = [

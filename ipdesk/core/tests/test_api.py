@@ -107,3 +107,18 @@ def test_schema_and_docs_are_served(client) -> None:
     assert schema.status_code == 200
     assert b"/api/v1/calendar/deadline" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/payments/not-a-number", "/api/v1/no-such-thing"])
+def test_an_unknown_api_path_answers_the_error_shape_not_a_page(path: str) -> None:
+    """Found by Schemathesis: a path whose parameter is not of its type matched no URL
+    pattern and got Django's HTML 404 page, which no API client can parse."""
+    for method in ("get", "post", "delete"):
+        client = api_client(language="en")
+        client.handler.enforce_csrf_checks = True
+        response = getattr(client, method)(path)
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {
+            "error": {"code": "not_found", "message": "Not found.", "fields": {}}
+        }

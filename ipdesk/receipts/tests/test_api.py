@@ -235,3 +235,24 @@ def test_title_correction_is_reversal_plus_reissue(receipt: Receipt, clerk: Any)
     assert services.issue_receipt(payment).number_text == body["reissued"]["number"]
     numbers = sorted(Receipt.objects.values_list("number", flat=True))
     assert numbers == list(range(1, 4))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "accept"), [("pdf", "application/pdf"), ("xml", "application/xml")]
+)
+def test_a_client_asking_for_the_file_type_gets_the_file(
+    receipt: Receipt, collector: Any, fmt: str, accept: str
+) -> None:
+    """A client that sends ``Accept: application/pdf`` for a PDF (as generated clients and
+    browsers do) was refused with 406: only JSON was acceptable to DRF's negotiation, though
+    the file never goes through a renderer. Errors stay JSON whatever is accepted."""
+    url = f"/api/v1/receipts/{receipt.series.code}/{receipt.number_text}/{fmt}"
+    response = api_client(collector).get(url, HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(accept)
+    missing = api_client(collector, language="en").get(
+        f"/api/v1/receipts/{receipt.series.code}/9999999999/{fmt}", HTTP_ACCEPT=accept
+    )
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/json"
+    assert missing.json()["error"]["code"] == "not_found"
