@@ -115,7 +115,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's generator, adding the error answers every operation can give.
 
-    From the view: 400 when it takes input (a body or query parameters), 401 when it
+    From the view: 400 always (control characters in any path or query are refused before
+    a view runs, ``core.middleware``; input is checked too), 401 when it
     authenticates, 403 when a permission may refuse (or a session needs its CSRF token),
     404 when the path names something, 415 with a body, 429 when it is rate-limited.
     Answers a service may give beyond those (409, 422, a 404 of a lookup) are declared by
@@ -157,8 +158,7 @@ class AutoSchema(openapi.AutoSchema):
         statuses: set[int] = set()
         places = {parameter["in"] for parameter in operation.get("parameters", [])}
         has_body = "requestBody" in operation
-        if has_body or places & {"query", "header"}:
-            statuses.add(400)
+        statuses.add(400)
         if has_body:
             statuses.add(415)
         if "path" in places:
